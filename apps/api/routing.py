@@ -1,0 +1,3 @@
+"""WebSocket URL patterns served by the ASGI app."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,16 @@
+"""The Celery application: `celery -A celery_app worker -Q gpu|cpu|default`, `celery -A celery_app beat`."""
+
+import os
+
+from celery import Celery
+from kombu import Queue as KombuQueue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "signalflow.settings.local")
+
+from signalflow.queues import Queue, queue_name
+
+app = Celery("signalflow")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [KombuQueue(queue_name(queue), routing_key=queue_name(queue)) for queue in Queue]
+app.conf.task_default_queue = queue_name(Queue.DEFAULT)
+app.autodiscover_tasks()

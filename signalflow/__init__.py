@@ -1,0 +1,1 @@
+"""SignalFlow Django project."""

@@ -1,0 +1,9 @@
+"""Development settings: every topic file with its local defaults. DJANGO_SETTINGS_MODULE default."""
+
+from .api import *  # noqa: F403
+from .base import *  # noqa: F403
+from .celery import *  # noqa: F403
+from .database import *  # noqa: F403
+from .kafka import *  # noqa: F403
+from .pipeline import *  # noqa: F403
+from .redis import *  # noqa: F403
