@@ -14,3 +14,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [KombuQueue(queue_name(queue), routing_key=queue_name(queue)) for queue in Queue]
 app.conf.task_default_queue = queue_name(Queue.DEFAULT)
 app.autodiscover_tasks()
+
+from signalflow.beat import BEAT_SCHEDULE  # noqa: E402
+
+app.conf.beat_schedule = BEAT_SCHEDULE

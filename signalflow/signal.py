@@ -104,6 +104,39 @@ class Signal(BaseModel):
         return self.model_dump_json().encode()
 
 
+class Refresh(BaseModel):
+    """A score refresh on reddit.posts.refresh: new counts for a signal already produced, never new text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=3, max_length=MAX_ID_LENGTH)
+    raw_score: int = Field(ge=-(2**31), le=2**31 - 1)
+    comment_count: int = Field(ge=0, le=2**31 - 1)
+    observed_at: datetime
+
+    @field_validator("observed_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("must carry a timezone (ISO-8601 with Z or an offset)")
+        return value.astimezone(UTC)
+
+    @field_serializer("observed_at")
+    def _iso(self, value: datetime) -> str:
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+def refresh_from_bytes(payload: bytes) -> Refresh:
+    """Parse and validate one reddit.posts.refresh message value."""
+    try:
+        return Refresh.model_validate_json(payload)
+    except ValidationError as exc:
+        raise SignalValidationError(_first_error(exc)) from None
+
+
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     field = ".".join(str(part) for part in error["loc"]) or "signal"

@@ -1,0 +1,3 @@
+"""The live dashboard (/dashboard/), served by Django."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""`make bench`: each module measures one stage; results are printed and recorded in docs/benchmarks.md."""
