@@ -640,8 +640,9 @@ def build(fixtures: Path, data: Path, out: Path) -> dict[str, object]:
             else:
                 reply = i % 4 == 3
                 text = texts.make(entity=m.entity, mood=m.mood, domain=m.domain, comment=reply)
-                did = "did:plc:" + stable_id("did", author, length=24, alphabet="234567abcdefghijklmnopqrstuvwxyz")
-                parent = f"at://did:plc:{stable_id('p', m.entity, length=24, alphabet=B32)}/app.bsky.feed.post/3mparent{i:04d}"
+                did = "did:plc:" + stable_id("did", author, length=24, alphabet=B32)
+                parent_did = "did:plc:" + stable_id("p", m.entity, length=24, alphabet=B32)
+                parent = f"at://{parent_did}/app.bsky.feed.post/3mparent{i:04d}"
                 event = bsky_event(did=did, text=text, moment=moment, reply_to=parent if reply else None)
                 bsky_lines.append(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
             generated[m.platform] += 1
