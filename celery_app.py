@@ -7,6 +7,8 @@ from kombu import Queue as KombuQueue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "signalflow.settings.local")
 
+# First, before anything imports prometheus_client: it may switch a worker to multiprocess metrics.
+from signalflow.celery_metrics import celery_metrics_connect
 from signalflow.queues import Queue, queue_name
 
 app = Celery("signalflow")
@@ -14,6 +16,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [KombuQueue(queue_name(queue), routing_key=queue_name(queue)) for queue in Queue]
 app.conf.task_default_queue = queue_name(Queue.DEFAULT)
 app.autodiscover_tasks()
+celery_metrics_connect(app)
 
 from signalflow.beat import BEAT_SCHEDULE  # noqa: E402
 

@@ -8,6 +8,7 @@ from .database import *  # noqa: F403
 from .ingest import *  # noqa: F403
 from .intel import *  # noqa: F403
 from .kafka import *  # noqa: F403
+from .metrics import *  # noqa: F403
 from .nlp import *  # noqa: F403
 from .pipeline import *  # noqa: F403
 from .redis import *  # noqa: F403
