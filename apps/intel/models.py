@@ -107,3 +107,35 @@ class TopicSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} ({self.window})"
+
+
+class ArchiveFile(models.Model):
+    """One verified Parquet file of archived signals: the manifest that makes archiving restartable.
+
+    A file is recorded only after it was read back and its row count and checksum matched; its
+    rows are deleted in the same transaction that marks it `deleted`, so a crash at any step
+    leaves either rows still stored (re-exported next run) or a file that replays them.
+    """
+
+    class State(models.TextChoices):
+        VERIFIED = "verified"
+        DELETED = "deleted"
+
+    path = models.CharField(max_length=500, unique=True, help_text="relative to SIGNALFLOW_ARCHIVE_DIR")
+    day = models.DateField()
+    row_count = models.IntegerField()
+    checksum = models.CharField(max_length=64, help_text="sha256 of the rows in canonical JSON")
+    file_sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    cutoff = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.VERIFIED)
+    deleted_count = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "archive_files"
+        indexes = [models.Index(fields=["day"], name="archive_files_day")]
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.row_count} rows, {self.state})"
