@@ -251,7 +251,7 @@
         const total = num(v && typeof v === "object" ? v.total ?? v.all_time ?? v.count : v);
         return `${LABELS[p] || p} ${total ?? "?"}`;
       });
-      const total = num(t.total, t.all_time, t.total_all_time);
+      const total = t.total && typeof t.total === "object" ? num(t.total.all_time, t.total.total) : num(t.total, t.all_time);
       const node = document.getElementById("totals");
       node.replaceChildren(el("b", { text: `${total ?? "?"} signals` }), bits.length ? " · " + bits.join(" · ") : "");
     } catch (error) {

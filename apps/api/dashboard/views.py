@@ -8,8 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from apps.api.params import MAX_TOPIC_LENGTH, PLATFORMS
+from apps.nlp.models import SignalTopic
+from signalflow.signal import Platform
 
+PLATFORMS = tuple(p.value for p in Platform)
+MAX_TOPIC_LENGTH = SignalTopic._meta.get_field("topic").max_length
 PLATFORM_LABELS = {"reddit": "Reddit", "hackernews": "Hacker News", "youtube": "YouTube", "bluesky": "Bluesky"}
 
 
