@@ -1,0 +1,41 @@
+"""Helpers shared by the ops tests: free ports, child processes, waiting on HTTP."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_stop(process: subprocess.Popen, timeout: float = 15) -> str:
+    """SIGTERM, then SIGKILL after `timeout`; returns what the process printed (when piped)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+    if process.stdout is None:
+        return ""
+    try:
+        return process.stdout.read() or ""
+    except ValueError:
+        return ""
+
+
+def prometheus_text_parse(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Samples of a /metrics body keyed by (name, sorted labels)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
