@@ -49,3 +49,44 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.firing_id}#{self.attempt} → {self.status_code or self.error[:40]}"
+
+
+class AlertFiring(models.Model):
+    """One claimed firing of a watch and where its delivery stands.
+
+    The evaluator inserts a row after winning the conditional UPDATE on watched_topics; delivery
+    attempts move it from pending to delivered, or to failed after the last attempt. The beat sweep
+    re-enqueues pending rows whose next_attempt_at has passed (a lost task, a restarted worker) and
+    delivering rows whose claim expired (a worker killed mid-request).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERING = "delivering"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True)
+    watched_topic = models.ForeignKey(WatchedTopic, on_delete=models.CASCADE, related_name="firings")
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "alert_firings"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="alert_firings_due",
+                condition=models.Q(status__in=["pending", "delivering"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.status} ({self.attempts} attempts)"

@@ -1,4 +1,4 @@
-"""REST framework, JWT, OpenAPI."""
+"""REST framework, JWT, OpenAPI, response caching, throttling and the WebSocket feed."""
 
 from datetime import timedelta
 
@@ -11,15 +11,30 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # These classes read their rate from the settings below at request time, so an operator (or a
+    # test's override_settings) changes it without DRF's import-time copy getting in the way.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+        "apps.api.throttling.UserThrottle",
+        "apps.api.throttling.AnonThrottle",
     ],
-    "DEFAULT_THROTTLE_RATES": {
-        "user": env_str("SIGNALFLOW_THROTTLE_USER", "600/min"),
-        "anon": env_str("SIGNALFLOW_THROTTLE_ANON", "60/min"),
-    },
+    "DEFAULT_THROTTLE_RATES": {"user": None, "anon": None},
+    "EXCEPTION_HANDLER": "apps.api.errors.exception_handler",
 }
+
+# "<requests>/<second|minute|hour|day>", per authenticated user (per IP for anonymous callers).
+API_THROTTLE_USER_RATE = env_str("SIGNALFLOW_THROTTLE_USER", "600/min")
+API_THROTTLE_ANON_RATE = env_str("SIGNALFLOW_THROTTLE_ANON", "60/min")
+
+# Seconds each cached endpoint keeps its answer in Redis (0 turns that endpoint's cache off).
+API_CACHE_TTL = {
+    "trending": env_int("SIGNALFLOW_API_CACHE_TRENDING_S", 120),
+    "pulse": env_int("SIGNALFLOW_API_CACHE_PULSE_S", 300),
+    "divergence_leaderboard": env_int("SIGNALFLOW_API_CACHE_DIVERGENCE_S", 60),
+    "stats_totals": env_int("SIGNALFLOW_API_CACHE_TOTALS_S", 300),
+}
+
+# The /ws/signals/ feed: how long an unauthenticated socket may wait for {"action": "auth"}.
+WS_AUTH_TIMEOUT_S = env_int("SIGNALFLOW_WS_AUTH_TIMEOUT_S", 10)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("SIGNALFLOW_JWT_ACCESS_MINUTES", 60)),
