@@ -53,4 +53,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": float(settings.SIGNALFLOW_DISK_CHECK_EVERY_S),
         "options": {"queue": queue_name(Queue.DEFAULT), "expires": _expires(settings.SIGNALFLOW_DISK_CHECK_EVERY_S)},
     },
+    # Webhook retries (apps/alerts): re-enqueues firings whose backoff has passed or whose worker
+    # died mid-send; the delivery's claim UPDATE makes a duplicate enqueue harmless.
+    "alerts-sweep-due": {
+        "task": "alerts.sweep_due",
+        "schedule": 30.0,
+        "options": {"queue": queue_name(Queue.DEFAULT), "expires": _expires(30.0)},
+    },
 }
