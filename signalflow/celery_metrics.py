@@ -6,7 +6,8 @@ files under PROMETHEUS_MULTIPROC_DIR and the main process's listener sums them a
 
 - PROMETHEUS_MULTIPROC_DIR: one directory per worker (not shared between workers on one host);
   when a worker is started with SIGNALFLOW_WORKER_METRICS_PORT and without it, a private
-  temporary directory is used. It is emptied when the worker starts (stale files would be summed).
+  temporary directory is used. It is created if missing and emptied when the worker starts
+  (stale files would be summed).
 - SIGNALFLOW_WORKER_METRICS_PORT: the listener's port (0: none), bound to SIGNALFLOW_METRICS_ADDR.
 
 Labels are bounded: `task` is a registered task name (the worker rejects unregistered ones before
@@ -31,16 +32,24 @@ def _worker_command() -> bool:
 
 
 def _multiproc_dir_prepare() -> None:
-    """Choose the multiprocess directory before any metric object is created."""
-    if not _worker_command() or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    """Choose and empty the multiprocess directory before any SignalFlow metric object is created."""
+    if not _worker_command():
         return
-    if os.environ.get("SIGNALFLOW_WORKER_METRICS_PORT", "0") in {"", "0"}:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        # Files of a previous run of this worker would be summed into this one's counters.
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    elif os.environ.get("SIGNALFLOW_WORKER_METRICS_PORT", "0") not in {"", "0"}:
+        directory = tempfile.mkdtemp(prefix="signalflow-celery-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        owner = os.getpid()
+        # Removed by the worker's main process only: prefork children run atexit handlers too.
+        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(directory, ignore_errors=True))
+    else:
         return
-    directory = tempfile.mkdtemp(prefix="signalflow-celery-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    owner = os.getpid()
-    # Removed by the worker's main process only: prefork children run atexit handlers too.
-    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(directory, ignore_errors=True))
     if "prometheus_client" in sys.modules:
         # Celery's CLI loads Flower's plugin, which imports prometheus_client before celery_app: its
         # value class was chosen from the environment then. Metric objects look it up when they are
@@ -113,20 +122,6 @@ def _on_task_revoked(request: Any = None, terminated: bool = False, **_: Any) ->
         TASKS.labels(task=name, outcome="revoked").inc()
 
 
-def _on_worker_init(**_: Any) -> None:
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        return
-    # Files of a previous run of this worker would be summed into this one's counters.
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    for child in path.iterdir():
-        if child.suffix == ".db":
-            child.unlink(missing_ok=True)
-        elif child.is_dir():
-            shutil.rmtree(child, ignore_errors=True)
-
-
 def _on_worker_ready(**_: Any) -> None:
     from django.conf import settings
 
@@ -149,7 +144,6 @@ def celery_metrics_connect(app: Celery) -> None:
     signals.task_prerun.connect(_on_task_prerun, weak=False, dispatch_uid="signalflow.metrics.prerun")
     signals.task_postrun.connect(_on_task_postrun, weak=False, dispatch_uid="signalflow.metrics.postrun")
     signals.task_revoked.connect(_on_task_revoked, weak=False, dispatch_uid="signalflow.metrics.revoked")
-    signals.worker_init.connect(_on_worker_init, weak=False, dispatch_uid="signalflow.metrics.worker_init")
     signals.worker_ready.connect(_on_worker_ready, weak=False, dispatch_uid="signalflow.metrics.worker_ready")
     signals.worker_process_shutdown.connect(
         _on_worker_process_shutdown, weak=False, dispatch_uid="signalflow.metrics.process_shutdown"

@@ -25,6 +25,9 @@ def test_prefork_worker_exports_task_duration_and_outcome(tmp_path):
     redis_require()
     port = free_port()
     queue = queue_name(Queue.CPU)
+    # A previous run's file in the directory must not be summed into this run.
+    stale = tmp_path / "counter_424242.db"
+    stale.write_bytes(b"stale")
     worker = subprocess.Popen(
         [
             *(PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-Q", queue, "-c", "2", "--pool", "prefork"),
@@ -59,6 +62,7 @@ def test_prefork_worker_exports_task_duration_and_outcome(tmp_path):
         assert metrics[("signalflow_celery_tasks_total", (("outcome", "failure"), *task))] == 1
         assert metrics[("signalflow_celery_task_duration_seconds_count", task)] == 7
         assert metrics[("signalflow_celery_tasks_in_progress", task)] == 0
+        assert not stale.exists()
         # Both prefork children wrote their own files: the listener sums them.
         assert len(list(tmp_path.glob("counter_*.db"))) >= 2
     finally:
