@@ -261,6 +261,18 @@
 
   // ------------------------------------------------------------------ live feed
   let received = 0;
+  // A signal's topics: a list, or a JSON-encoded list as a raw database row may carry it.
+  function topicsOf(signal) {
+    let topics = signal.topics;
+    if (typeof topics === "string") {
+      try {
+        topics = JSON.parse(topics);
+      } catch (error) {
+        topics = [];
+      }
+    }
+    return Array.isArray(topics) ? topics.filter((t) => typeof t === "string") : [];
+  }
   function feedItem(s) {
     const text = (s.title || "").trim() || (s.body || "").trim();
     const sentiment = num(s.sentiment_compound);
@@ -272,13 +284,13 @@
       el("span", { class: `sent ${sentClass(sentiment)}`, text: sentiment === null ? "unscored" : `${s.sentiment_label || ""} ${fmt(sentiment)}` }),
       s.is_comment ? el("span", { class: "updated", text: " · comment" }) : null,
       el("div", { class: "text", text: text.length > 280 ? text.slice(0, 277) + "…" : text }),
-      el("div", { class: "topics" }, ...(s.topics || []).map((t) => el("a", { href: topicHref(t), text: "#" + t }))),
+      el("div", { class: "topics" }, ...topicsOf(s).map((t) => el("a", { href: topicHref(t), text: "#" + t }))),
       el("div", { class: "meta", text: [s.community, s.author, ago(s.published_at)].filter(Boolean).join(" · ") })
     );
   }
   function feedPush(signal) {
     if (!signal || !signal.id) return;
-    if (CFG.topic && !(signal.topics || []).includes(CFG.topic)) return;
+    if (CFG.topic && !topicsOf(signal).includes(CFG.topic)) return;
     const feed = document.getElementById("feed");
     if (!feed) return;
     if (feed.querySelector(`li.item[data-id="${CSS.escape(signal.id)}"]`)) return;
@@ -298,12 +310,9 @@
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}${CFG.ws}`);
     socket.addEventListener("open", () => {
-      // The session cookie travels with the handshake; the explicit message asks the consumer
-      // to authenticate this socket with it (the JWT alternative sends {"action":"auth","token":…}).
-      socket.send(JSON.stringify({ action: "auth", session: true }));
-      if (CFG.topic) socket.send(JSON.stringify({ action: "subscribe", topic: CFG.topic }));
-      wsState("live", "live");
-      backoff = 1000;
+      // The session cookie travels with the handshake and authenticates the socket; the
+      // consumer answers {"type": "welcome"} once it has joined the live group.
+      wsState("connected…", "");
     });
     socket.addEventListener("message", (event) => {
       let message;
@@ -312,9 +321,12 @@
       } catch (error) {
         return;
       }
-      if (message.type === "signal.stored" || message.type === "signal") feedPush(message.signal);
-      else if (message.type === "auth.ok" || message.type === "authenticated") wsState("live", "live");
-      else if (message.type === "error") wsState(message.detail || "error", "down");
+      if (message.type === "signal.stored") feedPush(message.signal);
+      else if (message.type === "welcome") {
+        if (CFG.topic) socket.send(JSON.stringify({ action: "subscribe", topics: [CFG.topic] }));
+        wsState("live", "live");
+        backoff = 1000;
+      } else if (message.type === "error") wsState(message.error || "error", "down");
     });
     socket.addEventListener("close", () => {
       wsState("reconnecting…", "down");
@@ -347,7 +359,7 @@
     return [
       el("p", { class: "summary-text", text: summary }),
       el("dl", null, ...fields.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
-      el("div", { class: "model", text: [s.provider, s.model, s.signal_count ? `${s.signal_count} signals` : "", s.updated_at ? ago(s.updated_at) : ""].filter(Boolean).join(" · ") }),
+      el("div", { class: "model", text: [...new Set([s.provider, s.model])].concat([s.signal_count ? `${s.signal_count} signals` : "", s.updated_at ? ago(s.updated_at) : ""]).filter(Boolean).join(" · ") }),
     ];
   }
   async function topicLoad() {

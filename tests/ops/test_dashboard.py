@@ -39,7 +39,7 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage",
     "--window-size=1440,1100",
 ]
-PASSWORD = "dashboard-test-password"  # noqa: S105 - a throwaway account in the test database
+PASSWORD = "dashboard-test-password"
 
 
 def _free_port() -> int:
@@ -90,7 +90,7 @@ def web_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         if process.poll() is not None:
             pytest.fail(f"daphne exited ({process.returncode}): {log_path.read_text()[-2000:]}", pytrace=False)
         try:
-            with urllib.request.urlopen(f"{base}/health/", timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"{base}/health/", timeout=2) as response:
                 if response.status == 200:
                     break
         except OSError:
@@ -153,8 +153,12 @@ def _seed() -> None:
             body=f"Tesla service was awful again, comment {i}",
         )
     for i, platform in enumerate(["hackernews", "bluesky", "reddit", "hackernews", "bluesky", "reddit"]):
-        signal_create(platform=platform, topics=["iran", "ukraine"], sentiment=-0.2 + i * 0.05,
-                      published_at=now - timedelta(minutes=10 + i))
+        signal_create(
+            platform=platform,
+            topics=["iran", "ukraine"],
+            sentiment=-0.2 + i * 0.05,
+            published_at=now - timedelta(minutes=10 + i),
+        )
         signal_create(platform=platform, topics=["openai"], sentiment=0.3, published_at=now - timedelta(minutes=7 + i))
     intel.topics_aggregate()
     intel.divergences_detect()
@@ -259,7 +263,8 @@ def test_dashboard_shows_data_and_live_feed(web_server: str, browser: Any) -> No
         "the heatmap does not show Tesla's diverging cells",
     )
     tesla_cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, '#heatmap tr[data-topic="tesla"] td')]
-    assert any(text.startswith("+0.") for text in tesla_cells) and any(text.startswith("-0.") for text in tesla_cells)
+    assert any(text.startswith("+0.") for text in tesla_cells)
+    assert any(text.startswith("-0.") for text in tesla_cells)
 
     # Live feed: wait until the socket is authenticated, then store a signal through the pipeline.
     _wait(browser, lambda d: "live" in d.find_element(By.ID, "ws-state").get_attribute("class"), 20, "no live socket")
@@ -285,8 +290,10 @@ def test_dashboard_shows_data_and_live_feed(web_server: str, browser: Any) -> No
         "per-platform sentiment did not load",
     )
     bars = browser.find_element(By.ID, "platform-sentiment").text
-    assert "Reddit" in bars and "YouTube" in bars
+    assert "Reddit" in bars
+    assert "YouTube" in bars
     summary = browser.find_element(By.ID, "summary").text
-    assert "No summary yet" not in summary and len(summary) > 40
+    assert "No summary yet" not in summary
+    assert len(summary) > 40
     assert browser.find_elements(By.CSS_SELECTOR, '#topic-divergence li.dispute[data-topic="tesla"]')
     _screenshot(browser, "dashboard-topic.png")
