@@ -46,11 +46,13 @@ class NoSeenStore:
 class SeenStore:
     """Ids already produced, with the counts they were produced with (Redis, one key per id, TTL)."""
 
-    def __init__(self, *, client: redis.Redis | None = None, ttl_seconds: int | None = None) -> None:
+    def __init__(
+        self, *, client: redis.Redis | None = None, ttl_seconds: int | None = None, namespace: str = ""
+    ) -> None:
         self.client = client or redis.Redis.from_url(settings.INGEST_REDIS_URL)
         self.ttl = ttl_seconds or settings.INGEST_SEEN_TTL_SECONDS
         # the topic prefix namespaces test runs and tenants exactly as it does topics
-        self.prefix = f"{settings.KAFKA_TOPIC_PREFIX}ingest:seen:"
+        self.prefix = f"{settings.KAFKA_TOPIC_PREFIX}{namespace}ingest:seen:"
 
     def lookup(self, ids: list[str]) -> list[str | None]:
         if not ids:
