@@ -171,7 +171,6 @@ class AnthropicClient:
                 system=system,
                 messages=[{"role": "user", "content": prompt}],
                 max_tokens=settings.SIGNALFLOW_LLM_MAX_TOKENS,
-                temperature=0.2,
             )
         except module.RateLimitError as exc:
             raise LlmRateLimited(_retry_after(exc.response)) from None
@@ -407,7 +406,7 @@ def _job_run(slot: _KeySlot, job: SummaryJob, retry: list[SummaryJob], retry_loc
         with retry_lock:
             retry.append(job)
         return
-    except LlmError as exc:
+    except Exception as exc:  # LlmError, or anything unexpected: one topic fails, never the key's thread
         metrics.LLM_ERRORS.labels(client.provider, "api").inc()
         slot.not_before = time.monotonic() + settings.SIGNALFLOW_LLM_SPACING_S
         job.error = str(exc)

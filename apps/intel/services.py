@@ -136,6 +136,8 @@ _AGGREGATE_ADVISORY_KEY = 0x51F1A66
 
 def alerts_evaluate_enqueue() -> None:
     """Ask the alerts engine to evaluate the fresh buckets (called after the aggregation commits)."""
+    import celery_app  # noqa: F401 - makes the project's app current in any process (web, shell, tests)
+
     current_app.send_task("alerts.evaluate", queue=queue_name(Queue.DEFAULT))
 
 
