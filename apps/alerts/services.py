@@ -222,10 +222,10 @@ def _claim(firing_id: str, hold_seconds: float) -> int | None:
             """
             UPDATE alert_firings
             SET status = 'delivering', attempts = attempts + 1,
-                claimed_until = now() + make_interval(secs => %(hold)s)
+                claimed_until = clock_timestamp() + make_interval(secs => %(hold)s)
             WHERE id = %(id)s
-              AND ((status = 'pending' AND next_attempt_at <= now())
-                   OR (status = 'delivering' AND claimed_until < now()))
+              AND ((status = 'pending' AND next_attempt_at <= clock_timestamp())
+                   OR (status = 'delivering' AND claimed_until < clock_timestamp()))
             RETURNING attempts
             """,
             {"id": firing_id, "hold": hold_seconds},

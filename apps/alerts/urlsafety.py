@@ -46,7 +46,8 @@ class WebhookTarget:
 
     @property
     def pinned(self) -> IPAddress:
-        return self.addresses[0]
+        """The address delivery connects to: the first IPv4 one (most receivers listen there), else the first."""
+        return next((a for a in self.addresses if a.version == 4), self.addresses[0])
 
 
 def _require_https() -> bool:
