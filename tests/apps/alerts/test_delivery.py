@@ -47,7 +47,8 @@ def test_webhook_reaches_the_receiver_signed(webhook_settings, user):
         result = firing_deliver(firing_id=str(firing.pk))
         (request,) = receiver.wait_for(1)
 
-    assert result.status == "delivered" and result.outcome == "delivered"
+    assert result.status == "delivered"
+    assert result.outcome == "delivered"
     assert request.path == "/hook?team=7"
     assert request.signature_valid(SECRET)
     assert not request.signature_valid("another-secret")
@@ -55,10 +56,13 @@ def test_webhook_reaches_the_receiver_signed(webhook_settings, user):
     assert request.headers["host"] == f"127.0.0.1:{receiver.port}"
     assert json.loads(request.body) == firing.payload
     firing.refresh_from_db()
-    assert firing.status == "delivered" and firing.attempts == 1 and firing.finished_at
+    assert firing.status == "delivered"
+    assert firing.attempts == 1
+    assert firing.finished_at
     (audit,) = AlertDelivery.objects.filter(firing_id=firing.pk)
     assert (audit.attempt, audit.status_code, audit.succeeded, audit.error) == (1, 200, True, "")
-    assert audit.latency_ms is not None and audit.latency_ms >= 0
+    assert audit.latency_ms is not None
+    assert audit.latency_ms >= 0
 
 
 @pytest.mark.django_db
@@ -75,7 +79,8 @@ def test_a_failing_receiver_is_retried_with_backoff_and_audited(webhook_settings
     with WebhookReceiver([500, 503, 200]) as receiver:
         firing = firing_for(user, receiver.url())
         first = firing_deliver(firing_id=str(firing.pk))
-        assert first.status == "pending" and first.retry_in is not None
+        assert first.status == "pending"
+        assert first.retry_in is not None
         # Not due yet: an early retry (a duplicate task) claims nothing.
         firing.refresh_from_db()
         assert firing.next_attempt_at > timezone.now()
@@ -93,9 +98,11 @@ def test_a_failing_receiver_is_retried_with_backoff_and_audited(webhook_settings
         (2, 503, False),
         (3, 200, True),
     ]
-    assert "HTTP 500" in audit[0].error and "HTTP 503" in audit[1].error
+    assert "HTTP 500" in audit[0].error
+    assert "HTTP 503" in audit[1].error
     firing.refresh_from_db()
-    assert firing.status == "delivered" and firing.attempts == 3
+    assert firing.status == "delivered"
+    assert firing.attempts == 3
 
 
 @pytest.mark.django_db
@@ -106,7 +113,8 @@ def test_attempts_stop_at_the_maximum(webhook_settings, user):
         firing_deliver(firing_id=str(firing.pk))
         last = deliver_when_due(firing)
         receiver.wait_for(2)
-    assert last.status == "failed" and last.retry_in is None
+    assert last.status == "failed"
+    assert last.retry_in is None
     assert AlertDelivery.objects.filter(firing_id=firing.pk, succeeded=False).count() == 2
     assert firing_deliver(firing_id=str(firing.pk)).status == "skipped"
 
@@ -117,9 +125,11 @@ def test_an_unreachable_receiver_is_audited_as_a_connection_error(webhook_settin
         url = receiver.url()
     firing = firing_for(user, url)  # the server is gone: connection refused
     result = firing_deliver(firing_id=str(firing.pk))
-    assert result.outcome == "connection_error" and result.status == "pending"
+    assert result.outcome == "connection_error"
+    assert result.status == "pending"
     (audit,) = AlertDelivery.objects.filter(firing_id=firing.pk)
-    assert audit.status_code is None and "ConnectError" in audit.error
+    assert audit.status_code is None
+    assert "ConnectError" in audit.error
 
 
 @pytest.mark.django_db
@@ -130,9 +140,11 @@ def test_redirects_are_not_followed(webhook_settings, user):
         receiver.wait_for(1)
         time.sleep(0.2)
         assert target.requests == []
-    assert result.outcome == "redirect" and result.status == "failed"
+    assert result.outcome == "redirect"
+    assert result.status == "failed"
     (audit,) = AlertDelivery.objects.filter(firing_id=firing.pk)
-    assert audit.status_code == 302 and "not followed" in audit.error
+    assert audit.status_code == 302
+    assert "not followed" in audit.error
 
 
 @pytest.mark.django_db
@@ -147,9 +159,11 @@ def test_the_address_is_checked_again_at_delivery(webhook_settings, user):
         result = firing_deliver(firing_id=str(firing.pk))
         time.sleep(0.1)
         assert receiver.requests == []
-    assert result.outcome == "blocked" and result.status == "failed"
+    assert result.outcome == "blocked"
+    assert result.status == "failed"
     (audit,) = AlertDelivery.objects.filter(firing_id=firing.pk)
-    assert "loopback" in audit.error and audit.status_code is None
+    assert "loopback" in audit.error
+    assert audit.status_code is None
 
 
 @pytest.mark.django_db

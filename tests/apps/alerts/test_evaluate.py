@@ -38,15 +38,14 @@ def test_each_gate_decides(webhook_settings, user):
     too_high = watch(user, "iran", webhook_url="http://127.0.0.1:9/b", min_trending_score=7.0)
     too_few_platforms = watch(user, "gaza", min_platforms=2)
     inactive = watch(user, "iran", webhook_url="http://127.0.0.1:9/c", is_active=False)
-    cooling = watch(
-        user, "iran", webhook_url="http://127.0.0.1:9/d", last_fired_at=timezone.now() - timedelta(minutes=5)
-    )
+    watch(user, "iran", webhook_url="http://127.0.0.1:9/d", last_fired_at=timezone.now() - timedelta(minutes=5))
 
     ids = alerts_evaluate()
 
     assert len(ids) == 1
     firing = AlertFiring.objects.get()
-    assert firing.watched_topic_id == fires.pk and firing.status == "pending"
+    assert firing.watched_topic_id == fires.pk
+    assert firing.status == "pending"
     assert firing.payload["topic"] == "iran"
     assert firing.payload["platforms"] == ["reddit", "youtube"]
     assert firing.payload["platform_count"] == 2
