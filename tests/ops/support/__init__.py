@@ -39,3 +39,22 @@ def prometheus_text_parse(text: str) -> dict[tuple[str, tuple[tuple[str, str], .
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
+
+
+def tool_ensure(tool: str) -> str:
+    """Path of a Debian-packaged tool, installed by scripts/ensure_tool.sh when missing (idempotent)."""
+    import shutil
+
+    import pytest
+
+    from tests.support.services import ROOT
+
+    found = shutil.which(tool)
+    if found:
+        return found
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "ensure_tool.sh"), tool], capture_output=True, text=True, timeout=600, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{tool} is not installed and could not be: {result.stderr.strip()[-500:]}", pytrace=False)
+    return result.stdout.strip().splitlines()[-1]
