@@ -488,8 +488,10 @@ def _archive_rows_load(*, start: datetime, end: datetime, limit: int) -> list[di
             topic_rows.setdefault(signal_id, []).append(dict(zip(_TOPIC_COLUMNS, values, strict=True)))
     for row in rows:
         for column in _JSON_COLUMNS:
-            # JSON text, so the archive round-trips any shape of `extra` exactly.
-            row[column] = json.dumps(row[column], sort_keys=True, ensure_ascii=False)
+            # Django's psycopg setup hands jsonb back as text; store canonical JSON text, so the
+            # archive round-trips any shape of `extra` exactly.
+            value = json.loads(row[column]) if isinstance(row[column], str) else row[column]
+            row[column] = json.dumps(value, sort_keys=True, ensure_ascii=False)
         row["topic_rows"] = topic_rows.get(row["id"], [])
     return rows
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -44,11 +45,13 @@ def test_without_a_key_the_extractive_summariser_fills_every_field(summary_setti
     row = TopicSummary.objects.get(topic="tariffs")
     assert (row.model, row.provider, row.window, row.signal_count) == ("extractive", "extractive", "24h", 40)
     assert row.summary.startswith("40 signals about tariffs")
-    assert "http" not in row.summary and "www." not in row.summary
+    assert "http" not in row.summary
+    assert "www." not in row.summary
     assert row.source_platform in {"reddit", "youtube"}
     assert row.dominant_narrative.count("-dominant · ") == 1
     assert row.emerging_angle
-    assert "YouTube" in row.divergence_explanation and "Reddit" in row.divergence_explanation
+    assert "YouTube" in row.divergence_explanation
+    assert "Reddit" in row.divergence_explanation
     assert "-0.76" in row.divergence_explanation
 
 
@@ -59,19 +62,22 @@ def test_groq_keys_round_robin_one_call_per_key_with_spacing(groq_keys, fake_llm
 
     result = services.topics_summarise()
 
-    assert result["written"] == 6 and result["provider"] == "groq"
+    assert result["written"] == 6
+    assert result["provider"] == "groq"
     assert {request.key for request in fake_llm.requests} == {"gsk_key_one", "gsk_key_two"}
     assert all(fake_llm.requests[i].path == "/groq/openai/v1/chat/completions" for i in range(6))
     assert max(fake_llm.max_in_flight.values()) == 1  # never two calls in flight on one key
     for key in ("gsk_key_one", "gsk_key_two"):
         calls = sorted((r.started, r.ended) for r in fake_llm.requests if r.key == key)
-        assert all(later[0] - earlier[1] >= 0.29 for earlier, later in zip(calls, calls[1:], strict=False))
+        assert all(later[0] - earlier[1] >= 0.29 for earlier, later in itertools.pairwise(calls))
     row = TopicSummary.objects.get(topic="alpha")
     assert (row.provider, row.model) == ("groq", "llama-3.3-70b-versatile")
     assert row.summary == "People discuss alpha across platforms."
     assert row.dominant_narrative == "YouTube-dominant · alpha is framed as a risk on YouTube."
-    assert row.prompt_tokens > 50 and row.completion_tokens > 10
-    assert row.latency_ms is not None and row.latency_ms >= 0
+    assert row.prompt_tokens > 50
+    assert row.completion_tokens > 10
+    assert row.latency_ms is not None
+    assert row.latency_ms >= 0
 
 
 @pytest.mark.django_db
@@ -81,9 +87,11 @@ def test_prompt_is_platform_tagged_url_free_and_bounded(groq_keys, fake_llm):
     services.topics_summarise()
     prompt = fake_llm.requests[0].body["messages"][1]["content"]
     assert len(prompt) <= 900
-    assert "[reddit] " in prompt and "[youtube] " in prompt
+    assert "[reddit] " in prompt
+    assert "[youtube] " in prompt
     assert not re.search(r"https?://|www\.", prompt)
-    assert "reddit: 20 signals, sentiment -0.10" in prompt and "youtube: 20 signals, sentiment -0.76" in prompt
+    assert "reddit: 20 signals, sentiment -0.10" in prompt
+    assert "youtube: 20 signals, sentiment -0.76" in prompt
     assert fake_llm.requests[0].body["response_format"] == {"type": "json_object"}
 
 
@@ -96,7 +104,8 @@ def test_a_429_waits_for_retry_after_and_goes_into_the_retry_pass(groq_keys, fak
 
     result = services.topics_summarise()
 
-    assert result["written"] == 2 and result["skipped"] == 0
+    assert result["written"] == 2
+    assert result["skipped"] == 0
     statuses = [request.status for request in fake_llm.requests]
     assert statuses == [429, 200, 200]
     # The key rested for the provider's retry-after before its next call.
@@ -151,12 +160,14 @@ def test_openai_and_anthropic_behind_the_same_interface(summary_settings, fake_l
 
     result = services.topics_summarise()
 
-    assert result["provider"] == provider and result["written"] == 1
+    assert result["provider"] == provider
+    assert result["written"] == 1
     assert fake_llm.requests[-1].key in {"sk-test", "sk-ant-test"}
     row = TopicSummary.objects.get(topic="tariffs")
     assert row.provider == provider
     assert row.summary == "People discuss tariffs across platforms."
-    assert row.prompt_tokens > 50 and row.completion_tokens > 10
+    assert row.prompt_tokens > 50
+    assert row.completion_tokens > 10
 
 
 @pytest.mark.django_db
@@ -167,7 +178,8 @@ def test_rerun_updates_the_one_row_for_topic_and_window(summary_settings, groq_k
     fake_llm.source_platform = "reddit"
     services.topics_summarise()
     row = TopicSummary.objects.get()
-    assert row.pk == first.pk and row.created_at == first.created_at
+    assert row.pk == first.pk
+    assert row.created_at == first.created_at
     assert row.updated_at > first.updated_at
     assert row.source_platform == "reddit"
     assert row.dominant_narrative.startswith("Reddit-dominant · ")

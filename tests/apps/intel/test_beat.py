@@ -1,0 +1,34 @@
+"""The one beat schedule: every entry names a registered task, routes to this run's queue, expires, says why."""
+
+from __future__ import annotations
+
+import re
+
+import celery_app
+from signalflow import beat
+from signalflow.queues import Queue, queue_name
+from tests.support.services import ROOT
+
+
+def test_every_entry_is_a_registered_task_with_queue_and_expiry():
+    celery_app.app.loader.import_default_modules()
+    assert beat.BEAT_SCHEDULE, "empty schedule"
+    for name, entry in beat.BEAT_SCHEDULE.items():
+        assert entry["task"] in celery_app.app.tasks, name
+        assert entry["options"]["queue"] == queue_name(Queue.DEFAULT)
+        assert 0 < entry["options"]["expires"] <= float(entry["schedule"]), name
+
+
+def test_every_entry_is_preceded_by_a_comment_saying_why():
+    source = (ROOT / "signalflow" / "beat.py").read_text()
+    for name in beat.BEAT_SCHEDULE:
+        assert re.search(rf"#[^\n]*\n\s*\"{re.escape(name)}\":", source), f"{name} has no comment"
+
+
+def test_intel_intervals_follow_settings(settings):
+    assert beat.BEAT_SCHEDULE["intel-aggregate-topics"]["schedule"] == float(settings.SIGNALFLOW_AGGREGATE_EVERY_S)
+    assert beat.BEAT_SCHEDULE["intel-detect-divergence"]["schedule"] == float(settings.SIGNALFLOW_DIVERGENCE_EVERY_S)
+    assert beat.BEAT_SCHEDULE["intel-summarise-topics"]["schedule"] == float(settings.SIGNALFLOW_SUMMARY_EVERY_S)
+    assert beat.BEAT_SCHEDULE["intel-archive-signals"]["kwargs"] == {
+        "older_than_days": settings.SIGNALFLOW_ARCHIVE_AFTER_DAYS
+    }
