@@ -37,6 +37,9 @@ class Signal(models.Model):
     velocity = models.FloatField(default=0.0)
     trending_score = models.FloatField(default=0.0)
     is_trending = models.BooleanField(default=False)
+    # When the platform's counts were observed (Kafka record time, or a refresh's observed_at): an upsert or
+    # refresh older than what is stored changes nothing, so a late redelivery cannot roll counts back.
+    observed_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_updated_at = models.DateTimeField(auto_now=True)
 
