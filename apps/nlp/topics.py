@@ -66,12 +66,15 @@ def _noise() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
-@functools.cache
 def _nlp() -> Any:
     """The process's spaCy pipeline, built on first use."""
+    return _nlp_build(settings.SIGNALFLOW_SPACY_MODEL)
+
+
+@functools.cache
+def _nlp_build(name: str) -> Any:
     import spacy
 
-    name = settings.SIGNALFLOW_SPACY_MODEL
     try:
         nlp = spacy.load(name, exclude=_NOT_NEEDED_FOR_NER)
     except OSError as exc:

@@ -9,6 +9,7 @@ so the scores mean nothing; what is tested is the code path (loading, batching, 
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -80,3 +81,9 @@ def roberta_build(
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+@functools.cache
+def tiny_roberta_dir() -> Path:
+    """One tiny model per test process (building it takes ~1 s; many tests share it read-only)."""
+    return roberta_build()
