@@ -89,6 +89,8 @@ class Source:
                 self.failures += 1
                 kind = "timeout" if isinstance(exc, TimeoutError) else error_kind(exc)
                 metrics.UPSTREAM_ERRORS.labels(self.platform, kind).inc()
+                if kind == "decode":  # a malformed payload: skipped, the source carries on
+                    metrics.MALFORMED_ITEMS.labels(self.platform).inc()
                 delay = backoff_delay(self.failures)
                 logger.warning(
                     "%s %s: poll failed (%s: %s); retrying in %.1f s",
@@ -108,7 +110,7 @@ class Source:
 
 def error_kind(exc: BaseException) -> str:
     name = type(exc).__name__.lower()
-    if "json" in name or "decode" in name or "normalise" in name:
+    if "json" in name or "decode" in name or "normalise" in name or isinstance(exc, UnicodeError):
         return "decode"
     if "connect" in name or "connection" in name or isinstance(exc, OSError):
         return "connection"

@@ -14,6 +14,7 @@ import httpx
 from django.conf import settings
 
 from apps.ingest import metrics
+from apps.ingest.normalisers import base
 from apps.ingest.normalisers.base import NormaliseError
 from apps.ingest.normalisers.hackernews import hackernews_normalise
 from apps.ingest.ratelimit import TokenBucket
@@ -64,10 +65,11 @@ class HackerNewsSource(Source):
             metrics.UPSTREAM_ERRORS.labels(self.platform, "rate_limited").inc()
             raise RateLimited(wait)
         response.raise_for_status()
+        if len(response.content) > base.MAX_PAYLOAD_BYTES:
+            raise NormaliseError(f"hackernews {endpoint}: response of {len(response.content)} bytes is over the limit")
         try:
             return response.json()
         except ValueError as exc:  # truncated JSON, invalid UTF-8
-            metrics.MALFORMED_ITEMS.labels(self.platform).inc()
             raise NormaliseError(f"hackernews {endpoint}: response is not valid JSON: {str(exc)[:200]}") from None
 
     async def poll(self) -> None:

@@ -77,9 +77,6 @@ class RedditSource(Source):
             self.bucket.pause(wait)
             metrics.UPSTREAM_ERRORS.labels(self.platform, "rate_limited").inc()
             raise RateLimited(wait) from None
-        except prawcore_exceptions.BadJSON:
-            metrics.MALFORMED_ITEMS.labels(self.platform).inc()
-            raise
 
     async def poll(self) -> None:
         listing = await self.get(f"/r/{self.name}/new", {"limit": settings.REDDIT_LISTING_LIMIT})

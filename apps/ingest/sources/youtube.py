@@ -9,7 +9,6 @@ playlist); each poll reads the latest uploads (`playlistItems.list`) and their c
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -115,9 +114,6 @@ class YouTubeSource(Source):
                     self.bucket.pause(wait)
                     metrics.UPSTREAM_ERRORS.labels(self.platform, "rate_limited").inc()
                     raise RateLimited(wait) from None
-                raise
-            except json.JSONDecodeError:
-                metrics.MALFORMED_ITEMS.labels(self.platform).inc()
                 raise
 
     async def channel(self) -> tuple[str, str]:

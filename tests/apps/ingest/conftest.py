@@ -20,6 +20,9 @@ class BusTail:
     """Messages produced to a topic after this object was created (other tests' messages excluded)."""
 
     def __init__(self, topic: str = SIGNALS_NORMALISED) -> None:
+        # Tansu reports a partition's end as the base offset of its last batch, so seeking to the end
+        # can land a batch early: records are also filtered by their (producer) timestamp.
+        self.since_ms = int(time.time() * 1000)
         self.consumer = KafkaConsumer(
             bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS.split(","), enable_auto_commit=False, group_id=None
         )
@@ -37,11 +40,11 @@ class BusTail:
         deadline = time.monotonic() + timeout
         while len(self.records) < want and time.monotonic() < deadline:
             for batch in self.consumer.poll(timeout_ms=200).values():
-                self.records.extend(batch)
+                self.records.extend(r for r in batch if r.timestamp >= self.since_ms)
         settle = time.monotonic() + quiet
         while time.monotonic() < settle:
             for batch in self.consumer.poll(timeout_ms=100).values():
-                self.records.extend(batch)
+                self.records.extend(r for r in batch if r.timestamp >= self.since_ms)
         return self.records
 
     def close(self) -> None:

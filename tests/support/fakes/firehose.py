@@ -19,7 +19,9 @@ MALFORMED = [b"\x00\xffnot cbor at all", b"", "a text frame"]
 
 
 class FakeFirehose(FakeServer):
-    def __init__(self, *, fixtures: Path, drop_after: int | None = None, with_malformed: bool = True) -> None:
+    def __init__(
+        self, *, fixtures: Path, drop_after: int | None = None, with_malformed: bool = True, replay_overlap: int = 0
+    ) -> None:
         super().__init__()
         folder = fixtures / "bluesky" / "firehose_frames"
         index = json.loads((folder / "INDEX.json").read_text())
@@ -28,6 +30,8 @@ class FakeFirehose(FakeServer):
         )
         self.drop_after = drop_after
         self.with_malformed = with_malformed
+        # a relay may replay a few events at or before the cursor; the client must drop them
+        self.replay_overlap = replay_overlap
         self.connections: list[int | None] = []  # cursor of each connection
         self.sent_seqs: list[int] = []
         self.app.router.add_get("/xrpc/com.atproto.sync.subscribeRepos", self.subscribe)
@@ -39,11 +43,15 @@ class FakeFirehose(FakeServer):
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         sent = 0
+        start = 0
+        if cursor is not None:
+            start = next((i for i, (seq, _) in enumerate(self.frames) if seq > cursor), len(self.frames))
+            start = max(0, start - self.replay_overlap)
         for index, (seq, frame) in enumerate(self.frames):
-            if cursor is not None and seq <= cursor:
+            if index < start:
                 continue
             if self.with_malformed and index % 20 == 5:
-                for bad in [*MALFORMED, frame[:len(frame) // 2]]:
+                for bad in [*MALFORMED, frame[: len(frame) // 2]]:
                     if isinstance(bad, str):
                         await ws.send_str(bad)
                     else:

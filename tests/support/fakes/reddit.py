@@ -17,10 +17,19 @@ RATE_HEADERS = {"x-ratelimit-remaining": "99", "x-ratelimit-used": "1", "x-ratel
 class FakeReddit(FakeServer):
     """Serves `comments_file`'s post (and `listing_file`'s posts) as r/<any>/new."""
 
-    def __init__(self, *, fixtures: Path, client_id: str = "cid", client_secret: str = "secret") -> None:
+    def __init__(
+        self,
+        *,
+        fixtures: Path,
+        client_id: str = "cid",
+        client_secret: str = "secret",
+        comment_scores: dict[str, int] | None = None,
+    ) -> None:
         super().__init__()
         self.client_id, self.client_secret = client_id, client_secret
         self.comments = json.loads((fixtures / "reddit" / "comments_jlbw48_small_2022.json").read_text())
+        # the recorded thread's comments all score 1; tests give some a score so a score filter has work
+        self._rescore(self.comments[1], comment_scores or {})
         listing = json.loads((fixtures / "reddit" / "listing_r_askreddit_hot_2016.json").read_text())
         post = self.comments[0]["data"]["children"][0]
         self.posts: list[dict[str, Any]] = [post, *listing["data"]["children"][:4]]
@@ -30,6 +39,15 @@ class FakeReddit(FakeServer):
         self.app.router.add_get("/r/{sub}/new", self.new)
         self.app.router.add_get("/comments/{id}", self.comment_tree)
         self.app.router.add_get("/api/info", self.info)
+
+    def _rescore(self, thing: dict[str, Any], scores: dict[str, int]) -> None:
+        if thing.get("kind") == "Listing":
+            for child in thing["data"]["children"]:
+                self._rescore(child, scores)
+        elif thing.get("kind") == "t1":
+            thing["data"]["score"] = scores.get(thing["data"]["id"], thing["data"]["score"])
+            if isinstance(thing["data"].get("replies"), dict):
+                self._rescore(thing["data"]["replies"], scores)
 
     async def token(self, request: web.Request) -> web.Response:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
