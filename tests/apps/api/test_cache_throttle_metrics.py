@@ -1,0 +1,123 @@
+"""Response caching in Redis, per-user throttling, request metrics, and the index per-topic reads use."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from prometheus_client import REGISTRY
+
+from apps.api import selectors
+from apps.api.cache import cache_key
+from tests.apps.api.conftest import client_for
+from tests.apps.api.test_endpoints import series
+from tests.support.factories import signal_create
+
+
+def topics_of(response):
+    return [item["topic"] for item in response.json()["results"]]
+
+
+@pytest.mark.django_db
+def test_trending_is_cached_by_normalised_parameters(api):
+    series("first", "reddit", hours_ago=1, count=5)
+    miss = api.get("/api/v1/trending/")
+    assert miss["X-Cache"] == "MISS"
+    series("second", "reddit", hours_ago=1, count=50)
+    hit = api.get("/api/v1/trending/", {"limit": "20", "window": "24h"})  # the defaults, spelled out
+    assert hit["X-Cache"] == "HIT"
+    assert topics_of(hit) == ["first"]  # the cached answer, not the new row
+    assert cache.get(cache_key(endpoint="trending", params={"window": "24h", "platform": None, "limit": 20}))
+    other = api.get("/api/v1/trending/", {"limit": 5})
+    assert other["X-Cache"] == "MISS"
+    assert topics_of(other) == ["second", "first"]
+
+
+@pytest.mark.django_db
+def test_cached_answers_expire(api, settings):
+    settings.API_CACHE_TTL = {**settings.API_CACHE_TTL, "trending": 1}
+    series("first", "reddit", hours_ago=1, count=5)
+    assert api.get("/api/v1/trending/")["X-Cache"] == "MISS"
+    series("second", "reddit", hours_ago=1, count=50)
+    assert api.get("/api/v1/trending/")["X-Cache"] == "HIT"
+    time.sleep(1.3)
+    fresh = api.get("/api/v1/trending/")
+    assert fresh["X-Cache"] == "MISS"
+    assert topics_of(fresh) == ["second", "first"]
+
+
+@pytest.mark.django_db
+def test_every_cached_endpoint_hits_on_repeat(api):
+    for url in (
+        "/api/v1/pulse/?topic=iran",
+        "/api/v1/divergence/leaderboard/",
+        "/api/v1/stats/totals/",
+        "/api/v1/trending/?platform=reddit",
+    ):
+        assert api.get(url)["X-Cache"] == "MISS", url
+        assert api.get(url)["X-Cache"] == "HIT", url
+
+
+@pytest.mark.django_db
+def test_throttling_is_per_user(api, staff, settings):
+    settings.API_THROTTLE_USER_RATE = "3/min"
+    statuses = [api.get("/api/v1/stats/totals/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = api.get("/api/v1/stats/totals/")
+    assert int(limited["Retry-After"]) > 0
+    other = client_for("operator", "pw-operator-1")  # obtaining a token is anonymous-throttled, not per-user
+    assert other.get("/api/v1/stats/totals/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_anonymous_callers_are_throttled_too(user, settings):
+    from rest_framework.test import APIClient
+
+    settings.API_THROTTLE_ANON_RATE = "2/min"
+    client = APIClient()
+    codes = [client.post("/api/token/", {"username": "reader", "password": "wrong"}).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+
+
+@pytest.mark.django_db
+def test_request_duration_is_recorded_by_route(api):
+    labels = {"route": "api-stats-totals", "method": "GET", "status": "200"}
+    before = REGISTRY.get_sample_value("signalflow_api_request_duration_seconds_count", labels) or 0
+    api.get("/api/v1/stats/totals/")
+    api.get("/api/v1/trending/", {"window": "bad"})
+    assert REGISTRY.get_sample_value("signalflow_api_request_duration_seconds_count", labels) == before + 1
+    bad = {"route": "api-trending", "method": "GET", "status": "400"}
+    assert REGISTRY.get_sample_value("signalflow_api_request_duration_seconds_count", bad) >= 1
+
+
+def _plan(sql: str, params: dict) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_per_topic_reads_use_the_covering_index_not_gin(api):
+    from django.utils import timezone
+
+    for n in range(30):
+        signal_create(platform="reddit", topics=[f"t{n % 5}", "iran"])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE signal_topics")
+        cursor.execute("ANALYZE signals")
+    params = {"topic": "iran", "since": timezone.now() - timezone.timedelta(hours=24), "top": 3}
+    aggregate = _plan(selectors.PULSE_AGGREGATE_SQL, params)
+    assert "signal_topics_topic_time_cov" in aggregate
+    assert "Index Only Scan" in aggregate
+    top = _plan(selectors.PULSE_TOP_SQL, params)
+    assert "signal_topics_topic_time_cov" in top
+    feed = selectors.signals_feed(platform=None, topic="iran", trending=None, since=None, until=None)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    feed_plan = feed.explain()
+    for plan in (aggregate, top, feed_plan):
+        assert "signals_topics_gin" not in plan
+    assert "signal_topics_topic_time_cov" in feed_plan
