@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -49,10 +50,8 @@ async def run_until(source, done: Callable[[], bool], timeout: float = 20.0) -> 
             await asyncio.sleep(0.05)
     finally:
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
 
 
 def spec(platform: str, identifier: str, interval: int = 300, **options: object) -> SourceSpec:
@@ -231,7 +230,8 @@ def test_youtube_channel_videos_threads_and_quota(publisher, bus_tail, settings,
         source = asyncio.run(scenario())
         assert source.quota.used == 4
         assert server.hits("/youtube/v3/channels") == 1
-        assert server.hits("/youtube/v3/playlistItems") == 1 and server.hits("/youtube/v3/commentThreads") == 2
+        assert server.hits("/youtube/v3/playlistItems") == 1
+        assert server.hits("/youtube/v3/commentThreads") == 2
         assert "daily quota reached (4 of 4 units" in caplog.text
         playlist = json.loads((FIXTURES / "youtube/playlist_items__playlist_items_paged_1.json").read_text())
         titles = {i["snippet"]["resourceId"]["videoId"]: i["snippet"]["title"] for i in playlist["items"][:2]}
@@ -272,14 +272,16 @@ def test_firehose_disconnect_resumes_from_cursor_without_gap_or_duplicate(publis
         assert len(server.connections) >= 2
         assert server.connections[0] is None
         resumed_from = server.connections[1]
-        assert resumed_from is not None and resumed_from >= server.frames[29 - 1][0] - 1
+        assert resumed_from is not None
+        assert resumed_from >= server.frames[29 - 1][0] - 1
         assert IngestCursor.objects.get(key=CURSOR_KEY).value == str(last_seq)
         # a restarted process resumes from the persisted cursor and sends nothing twice
         second = make()
         asyncio.run(run_until(second, lambda: len(server.connections) >= 3 and second.frames >= 0, timeout=15))
         assert server.connections[-1] == last_seq
         ids = _ids(tail.read(want=len(post_ids), quiet=1.0))
-        assert set(ids) == post_ids and len(post_ids) == 7
+        assert set(ids) == post_ids
+        assert len(post_ids) == 7
         assert max(ids.values()) == 1, "no duplicate"
         assert metric("signalflow_ingest_malformed_items_total", platform="bluesky") - malformed_before >= 4
     finally:
