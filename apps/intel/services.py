@@ -449,21 +449,18 @@ def _archive_schema() -> Any:
     return pa.schema(fields)
 
 
-def _canonical(value: Any) -> Any:
+def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
-    if isinstance(value, dict):
-        return {key: _canonical(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_canonical(item) for item in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not archivable")
 
 
 def rows_checksum(rows: list[dict[str, Any]]) -> str:
     """sha256 over the rows in canonical JSON: the same value from the database rows and the read-back file."""
     digest = hashlib.sha256()
+    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=_json_default).encode
     for row in rows:
-        digest.update(json.dumps(_canonical(row), sort_keys=True, ensure_ascii=False).encode())
+        digest.update(encode(row).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
@@ -526,8 +523,10 @@ def archive_file_read(path: Path) -> tuple[list[dict[str, Any]], dict[str, str]]
     return table.to_pylist(), meta
 
 
-def _archive_file_write(*, day: date, rows: list[dict[str, Any]], cutoff: datetime) -> ArchiveFile:
-    """Write, fsync, rename, read back and verify one file; record it in the manifest."""
+def _archive_file_write(
+    *, day: date, rows: list[dict[str, Any]], cutoff: datetime
+) -> tuple[ArchiveFile, list[dict[str, Any]]]:
+    """Write, fsync, rename, read back and verify one file; record it in the manifest. Returns the read-back rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -566,14 +565,20 @@ def _archive_file_write(*, day: date, rows: list[dict[str, Any]], cutoff: dateti
             "state": ArchiveFile.State.VERIFIED,
         },
     )
-    return record
+    return record, read_back
 
 
-def _archive_file_delete_rows(record: ArchiveFile) -> int:
-    """Delete exactly the rows in the file: same id and same last_updated_at (a row changed since stays)."""
-    rows, _meta = archive_file_read(archive_dir() / record.path)
-    if len(rows) != record.row_count or rows_checksum(rows) != record.checksum:
-        raise RuntimeError(f"archive file {record.path} no longer matches its manifest; rows kept")
+def _archive_file_delete_rows(record: ArchiveFile, verified_rows: list[dict[str, Any]] | None = None) -> int:
+    """Delete exactly the rows in the file: same id and same last_updated_at (a row changed since stays).
+
+    `verified_rows` are the file's rows as just read back and verified; without them (resuming
+    after a crash) the file is read and checked against its manifest entry again.
+    """
+    rows = verified_rows
+    if rows is None:
+        rows, _meta = archive_file_read(archive_dir() / record.path)
+        if len(rows) != record.row_count or rows_checksum(rows) != record.checksum:
+            raise RuntimeError(f"archive file {record.path} no longer matches its manifest; rows kept")
     ids = [row["id"] for row in rows]
     stamps = [row["last_updated_at"] for row in rows]
     with transaction.atomic(), connection.cursor() as cursor:
@@ -632,11 +637,11 @@ def signals_archive(*, older_than_days: int, batch: int | None = None) -> dict[s
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         end = min(start + timedelta(days=1), cutoff)
         while rows := _archive_rows_load(start=start, end=end, limit=batch):
-            record = _archive_file_write(day=day, rows=rows, cutoff=cutoff)
+            record, verified = _archive_file_write(day=day, rows=rows, cutoff=cutoff)
             metrics.ARCHIVE_ROWS.labels("archived").inc(len(rows))
             result["files"] += 1
             result["archived"] += len(rows)
-            deleted = _archive_file_delete_rows(record)
+            deleted = _archive_file_delete_rows(record, verified)
             result["deleted"] += deleted
             if deleted == 0:
                 break  # every row changed under us since the export: leave them for the next run

@@ -16,7 +16,7 @@ SIGNALFLOW_ARCHIVE_EVERY_S = env_int("SIGNALFLOW_ARCHIVE_EVERY_S", 86_400)
 
 # Aggregator: buckets touched by signals written since (watermark - lag) are recomputed, so a
 # transaction that commits up to this long after it stamped its rows is still counted.
-SIGNALFLOW_AGGREGATE_LAG_S = env_int("SIGNALFLOW_AGGREGATE_LAG_S", 600)
+SIGNALFLOW_AGGREGATE_LAG_S = env_int("SIGNALFLOW_AGGREGATE_LAG_S", 120)
 
 # Divergence detector.
 SIGNALFLOW_DIVERGENCE_LOOKBACK_S = env_int("SIGNALFLOW_DIVERGENCE_LOOKBACK_S", 86_400)

@@ -109,7 +109,7 @@ def test_a_crash_between_verify_and_delete_is_finished_by_the_next_run(archive_d
     originals = old_signals()
     real_delete = services._archive_file_delete_rows
 
-    def crash(record):
+    def crash(record, verified_rows=None):
         raise SystemExit("killed after the file was verified")
 
     monkeypatch.setattr(services, "_archive_file_delete_rows", crash)
