@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-SUITES = ["ingest", "nlp", "api"]
+SUITES = ["ingest", "nlp", "api", "intel"]
 
 
 def main() -> int:
