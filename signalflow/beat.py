@@ -13,9 +13,15 @@ from django.conf import settings
 from signalflow.queues import Queue, queue_name
 
 
-def _expires(every_s: float) -> float:
-    # A tick that waited in the queue longer than most of its interval is superseded by the next one.
-    return max(10.0, every_s * 0.9)
+def _options(every_s: float) -> dict[str, Any]:
+    """Routing and expiry of one entry.
+
+    A tick that waited in the queue longer than most of its interval is superseded by the next
+    one, so it expires. `expires` is what Celery's own scheduler reads; django-celery-beat's
+    DatabaseScheduler (the one configured) keeps only `expire_seconds` when it syncs an entry.
+    """
+    expiry = max(10.0, every_s * 0.9)
+    return {"queue": queue_name(Queue.DEFAULT), "expires": expiry, "expire_seconds": expiry}
 
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -24,20 +30,20 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "intel-aggregate-topics": {
         "task": "intel.aggregate_topics",
         "schedule": float(settings.SIGNALFLOW_AGGREGATE_EVERY_S),
-        "options": {"queue": queue_name(Queue.DEFAULT), "expires": _expires(settings.SIGNALFLOW_AGGREGATE_EVERY_S)},
+        "options": _options(settings.SIGNALFLOW_AGGREGATE_EVERY_S),
     },
     # Cross-platform disagreement needs a window of signals to be significant; 15 min is the
     # cadence at which a new event can plausibly appear or an open one close.
     "intel-detect-divergence": {
         "task": "intel.detect_divergence",
         "schedule": float(settings.SIGNALFLOW_DIVERGENCE_EVERY_S),
-        "options": {"queue": queue_name(Queue.DEFAULT), "expires": _expires(settings.SIGNALFLOW_DIVERGENCE_EVERY_S)},
+        "options": _options(settings.SIGNALFLOW_DIVERGENCE_EVERY_S),
     },
     # LLM calls cost money and rate limit: summaries refresh every 15 min, not per signal.
     "intel-summarise-topics": {
         "task": "intel.summarise_topics",
         "schedule": float(settings.SIGNALFLOW_SUMMARY_EVERY_S),
-        "options": {"queue": queue_name(Queue.DEFAULT), "expires": _expires(settings.SIGNALFLOW_SUMMARY_EVERY_S)},
+        "options": _options(settings.SIGNALFLOW_SUMMARY_EVERY_S),
     },
     # Moves signals past retention to Parquet so PostgreSQL stays small; daily is enough, and a
     # missed day is caught up by the next run.
@@ -45,19 +51,19 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "intel.archive_signals",
         "schedule": float(settings.SIGNALFLOW_ARCHIVE_EVERY_S),
         "kwargs": {"older_than_days": settings.SIGNALFLOW_ARCHIVE_AFTER_DAYS},
-        "options": {"queue": queue_name(Queue.DEFAULT), "expires": _expires(settings.SIGNALFLOW_ARCHIVE_EVERY_S)},
+        "options": _options(settings.SIGNALFLOW_ARCHIVE_EVERY_S),
     },
     # Warns (log + signalflow_intel_disk_usage_ratio) at 70 % before the database or archive disk fills.
     "intel-check-disk": {
         "task": "intel.check_disk",
         "schedule": float(settings.SIGNALFLOW_DISK_CHECK_EVERY_S),
-        "options": {"queue": queue_name(Queue.DEFAULT), "expires": _expires(settings.SIGNALFLOW_DISK_CHECK_EVERY_S)},
+        "options": _options(settings.SIGNALFLOW_DISK_CHECK_EVERY_S),
     },
     # Webhook retries (apps/alerts): re-enqueues firings whose backoff has passed or whose worker
     # died mid-send; the delivery's claim UPDATE makes a duplicate enqueue harmless.
     "alerts-sweep-due": {
         "task": "alerts.sweep_due",
         "schedule": 30.0,
-        "options": {"queue": queue_name(Queue.DEFAULT), "expires": _expires(30.0)},
+        "options": _options(30.0),
     },
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 import celery_app
 from signalflow import beat
 from signalflow.queues import Queue, queue_name
@@ -17,6 +19,8 @@ def test_every_entry_is_a_registered_task_with_queue_and_expiry():
         assert entry["task"] in celery_app.app.tasks, name
         assert entry["options"]["queue"] == queue_name(Queue.DEFAULT)
         assert 0 < entry["options"]["expires"] <= float(entry["schedule"]), name
+        # django-celery-beat's DatabaseScheduler keeps only expire_seconds
+        assert entry["options"]["expire_seconds"] == entry["options"]["expires"], name
 
 
 def test_every_entry_is_preceded_by_a_comment_saying_why():
@@ -32,3 +36,16 @@ def test_intel_intervals_follow_settings(settings):
     assert beat.BEAT_SCHEDULE["intel-archive-signals"]["kwargs"] == {
         "older_than_days": settings.SIGNALFLOW_ARCHIVE_AFTER_DAYS
     }
+
+
+@pytest.mark.django_db
+def test_database_scheduler_keeps_queue_and_expiry():
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import ModelEntry
+
+    for name, entry in beat.BEAT_SCHEDULE.items():
+        ModelEntry.from_entry(name, app=celery_app.app, **entry)  # what DatabaseScheduler does at start-up
+    task = PeriodicTask.objects.get(name="intel-aggregate-topics")
+    assert task.queue == queue_name(Queue.DEFAULT)
+    assert task.expire_seconds == beat.BEAT_SCHEDULE["intel-aggregate-topics"]["options"]["expires"]
+    assert ModelEntry(task, app=celery_app.app).options["expires"] == task.expire_seconds  # sent with each tick
