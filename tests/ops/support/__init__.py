@@ -58,3 +58,19 @@ def tool_ensure(tool: str) -> str:
     if result.returncode != 0:
         pytest.fail(f"{tool} is not installed and could not be: {result.stderr.strip()[-500:]}", pytrace=False)
     return result.stdout.strip().splitlines()[-1]
+
+
+def pg_primary() -> dict:
+    """Connection parameters of the primary behind the test database."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return {"host": db["HOST"] or "127.0.0.1", "port": int(db["PORT"] or 5432), "user": db["USER"] or "postgres"}
+
+
+def pg_sql(query: str, **conn) -> list[tuple]:
+    """Rows of one statement on the `postgres` database of a server (autocommit)."""
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, **conn) as connection:
+        return connection.execute(query).fetchall()
