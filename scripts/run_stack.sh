@@ -8,8 +8,8 @@
 # Idempotent set-up first (venv, services, migrations, a demo superuser), then: web (Daphne), ingest,
 # bridge, gpu and cpu workers, beat, flower. Each process runs in its own process group with its log
 # under var/log/; on SIGINT/SIGTERM every group gets SIGTERM, then SIGKILL after STACK_STOP_TIMEOUT_S.
-# Knobs (environment): WEB_PORT (8000), FLOWER_PORT (5555), METRICS_PORT_BASE (9101), DEMO_REPLAY_SPEED (120),
-# DEMO_USER (demo), DEMO_PASSWORD (generated once, kept in var/demo-credentials), STACK_STOP_TIMEOUT_S (20),
+# Knobs (environment): WEB_PORT (8000), FLOWER_PORT (5555), METRICS_PORT_BASE (9101), DEMO_REPLAY_SPEED (200),
+# CPU_CONCURRENCY (2; demo 1), DEMO_USER (demo), DEMO_PASSWORD (generated once, kept in var/demo-credentials), STACK_STOP_TIMEOUT_S (20),
 # STACK_EXIT_AFTER_S (unset: run until stopped), STACK_LOG_DIR (var/log). docs/demo.md describes the whole thing.
 set -euo pipefail
 
@@ -67,7 +67,10 @@ if [ "$MODE" = "demo" ]; then
   [ -d "$SIGNALFLOW_SENTIMENT_MODEL" ] \
     && log "sentiment: comments use the transformer in $SIGNALFLOW_SENTIMENT_MODEL" \
     || log "sentiment: no local transformer at $SIGNALFLOW_SENTIMENT_MODEL: comments fall back to VADER (documented)"
-  DEMO_REPLAY_SPEED="${DEMO_REPLAY_SPEED:-120}"
+  DEMO_REPLAY_SPEED="${DEMO_REPLAY_SPEED:-200}"
+  # One cpu worker process: the corpus is small, and on a 2-core machine a second process loading
+  # its own spaCy and language models only delays the first results.
+  CPU_CONCURRENCY="${CPU_CONCURRENCY:-1}"
   if ! ls "$ROOT"/demo/corpus/*/ >/dev/null 2>&1; then
     echo "[stack] demo/corpus is missing: run .venv/bin/python scripts/build_demo_corpus.py" >&2
     exit 2
@@ -77,9 +80,6 @@ fi
 # ---------------------------------------------------------------- set-up (idempotent)
 [ -x "$PY" ] || make -C "$ROOT" install
 "$ROOT/scripts/services.sh" up
-"$PY" manage.py migrate --no-input >"$LOG_DIR/stack-migrate.log" 2>&1 || {
-  tail -20 "$LOG_DIR/stack-migrate.log" >&2; echo "[stack] migrate failed (log: $LOG_DIR/stack-migrate.log)" >&2; exit 1; }
-
 DEMO_USER="${DEMO_USER:-demo}"
 CREDENTIALS="$ROOT/var/demo-credentials"
 if [ -z "${DEMO_PASSWORD:-}" ]; then
@@ -90,9 +90,12 @@ if [ -z "${DEMO_PASSWORD:-}" ]; then
     (umask 077; printf '%s\n' "$DEMO_PASSWORD" >"$CREDENTIALS")
   fi
 fi
+# One Django start-up for both: migrations (a no-op after `make migrate`) and the demo superuser.
 DEMO_USER="$DEMO_USER" DEMO_PASSWORD="$DEMO_PASSWORD" "$PY" manage.py shell -v 0 -c '
 import os
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
 User = get_user_model()
 user, created = User.objects.get_or_create(username=os.environ["DEMO_USER"], defaults={"email": "demo@localhost"})
 user.is_staff = user.is_superuser = user.is_active = True
@@ -155,11 +158,13 @@ if "$PY" manage.py help run_bridge >/dev/null 2>&1; then
 else
   log "WARNING: manage.py run_bridge is not available yet: nothing moves signals from Kafka to the workers"
 fi
+# Queue names as signalflow/queues.py spells them (SIGNALFLOW_QUEUE_PREFIX is empty outside tests).
+Q="${SIGNALFLOW_QUEUE_PREFIX:-}"
 start worker-gpu env "SIGNALFLOW_WORKER_METRICS_PORT=$GPU_METRICS_PORT" \
-  "$CELERY" -A celery_app worker -Q gpu --pool solo -n "gpu@%h" --loglevel INFO
+  "$CELERY" -A celery_app worker -Q "${Q}gpu" --pool solo -n "gpu@%h" --loglevel INFO
 # The cpu worker also takes the default queue: the intelligence and alert jobs beat schedules.
 start worker-cpu env "SIGNALFLOW_WORKER_METRICS_PORT=$CPU_METRICS_PORT" \
-  "$CELERY" -A celery_app worker -Q cpu,default -n "cpu@%h" --concurrency 2 --loglevel INFO
+  "$CELERY" -A celery_app worker -Q "${Q}cpu,${Q}default" -n "cpu@%h" --concurrency "${CPU_CONCURRENCY:-2}" --loglevel INFO
 start beat "$CELERY" -A celery_app beat --loglevel INFO
 start flower "$CELERY" -A celery_app flower --address=127.0.0.1 --port="$FLOWER_PORT"
 
