@@ -1,22 +1,75 @@
-"""Per-user (and per-IP for anonymous callers) throttles whose rates come from settings at request time.
+"""Per-user (per-IP for anonymous callers) throttles: fixed-window counters in Redis, rates from settings.
 
-DRF copies DEFAULT_THROTTLE_RATES into the class when it is imported; reading the setting on
-each request lets operators and tests change the rate without a restart of that import.
+DRF's stock throttles keep every request's timestamp in one cached list per caller and rewrite
+it on each request, so their cost grows with the rate (at 600/min, ~600 floats pickled both
+ways per request). A fixed window costs one ADD and one INCR whatever the rate; the price is
+that a caller may spend up to twice the rate across a window boundary. The rate is read from
+settings on each request, so operators (and tests) change it without DRF's import-time copy.
 """
 
+from __future__ import annotations
+
+import time
+from typing import Any
+
 from django.conf import settings
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from django.core.cache import cache
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class UserThrottle(UserRateThrottle):
+def rate_parse(rate: str) -> tuple[int, int]:
+    """'600/min' → (600, 60); the period's first letter decides (s, m, h, d)."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip()[0].lower()]
+
+
+class FixedWindowThrottle(BaseThrottle):
+    scope = ""
+    setting = ""
+
+    def __init__(self) -> None:
+        self._wait = 0.0
+
+    def ident_for(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        ident = self.ident_for(request)
+        if ident is None:
+            return True
+        limit, period = rate_parse(getattr(settings, self.setting))
+        now = time.time()
+        window = int(now // period)
+        key = f"throttle:{self.scope}:{ident}:{period}:{window}"
+        cache.add(key, 0, timeout=period + 1)
+        count = cache.incr(key)
+        if count <= limit:
+            return True
+        self._wait = (window + 1) * period - now
+        return False
+
+    def wait(self) -> float:
+        return max(1.0, self._wait)
+
+
+class UserThrottle(FixedWindowThrottle):
     scope = "user"
+    setting = "API_THROTTLE_USER_RATE"
 
-    def get_rate(self) -> str:
-        return settings.API_THROTTLE_USER_RATE
+    def ident_for(self, request: Request) -> str | None:
+        user = getattr(request, "user", None)
+        return str(user.pk) if user is not None and user.is_authenticated else None
 
 
-class AnonThrottle(AnonRateThrottle):
+class AnonThrottle(FixedWindowThrottle):
     scope = "anon"
+    setting = "API_THROTTLE_ANON_RATE"
 
-    def get_rate(self) -> str:
-        return settings.API_THROTTLE_ANON_RATE
+    def ident_for(self, request: Request) -> str | None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return None
+        return self.get_ident(request)
