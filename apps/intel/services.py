@@ -378,8 +378,9 @@ def topics_summarise() -> dict[str, Any]:
             skipped += 1
             continue
         fields = dict(job.result)
-        if not fields["source_platform"]:
-            stats = contexts[job.topic]["stats"]
+        stats = contexts[job.topic]["stats"]
+        if fields["source_platform"] not in {item.platform for item in stats}:
+            # The model named no platform, or one the topic has no signals on: attribute by volume.
             fields["source_platform"] = max(stats, key=lambda item: item.total).platform if stats else ""
         summary_upsert(topic=job.topic, window=window, signal_count=contexts[job.topic]["count"], fields=fields)
         written += 1

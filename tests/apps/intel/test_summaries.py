@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.intel import llm, services
 from apps.intel.models import TopicSummary
 from apps.intel.selectors import narrative_attributed, summary_for_topic
 from tests.apps.intel.conftest import topic_create
+from tests.support.factories import signal_create
 
 
 @pytest.fixture
@@ -254,3 +257,15 @@ def test_unknown_provider_setting_is_a_clear_error(settings):
     settings.SIGNALFLOW_LLM_PROVIDER = "gemini"
     with pytest.raises(ValueError, match="SIGNALFLOW_LLM_PROVIDER"):
         llm.llm_provider_name()
+
+
+@pytest.mark.django_db
+def test_a_source_platform_without_signals_falls_back_to_the_busiest(groq_keys, fake_llm):
+    fake_llm.source_platform = "bluesky"  # the topic has no Bluesky signals
+    topic_create("tariffs", reddit=-0.10, youtube=-0.76, count=10)
+    for _ in range(3):
+        signal_create(platform="reddit", topics=["tariffs"], published_at=timezone.now() - timedelta(hours=1))
+    services.topics_summarise()
+    row = TopicSummary.objects.get(topic="tariffs")
+    assert row.source_platform == "reddit"
+    assert row.dominant_narrative.startswith("Reddit-dominant · ")
