@@ -129,3 +129,62 @@ def test_a_crashing_source_is_restarted_and_others_keep_running(publisher, setti
     finally:
         server.stop()
     assert crashes["n"] == 2
+
+
+@transactional
+def test_run_ingest_process_serves_metrics_and_stops_on_sigterm(kafka_topics):  # noqa: ANN001
+    """The real command in its own process: HN against the fake, /metrics up, clean exit on SIGTERM."""
+    import signal
+    import socket
+    import subprocess
+    import urllib.request
+
+    from tests.support.services import PYTHON, ROOT, subprocess_env
+
+    SourceConfig.objects.filter(platform="hackernews").update(is_active=False)
+    SourceConfig.objects.update_or_create(
+        platform="hackernews", identifier="smoke", defaults={"is_active": True, "options": {"tags": "story"}}
+    )
+    server = FakeAlgolia(fixtures=FIXTURES).start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = subprocess_env(
+        # the child must read this test database, not the development one
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        HN_ALGOLIA_URL=server.url + "/api/v1",
+        INGEST_SEEN_TTL_SECONDS="60",
+        REDDIT_CLIENT_ID="",
+        YOUTUBE_API_KEY="",
+    )
+    process = subprocess.Popen(  # noqa: S603
+        [PYTHON, "manage.py", "run_ingest", "--platform", "hackernews", "--metrics-port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        body = ""
+        while time.monotonic() < deadline:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()  # noqa: S310
+            except OSError:
+                body = ""
+            if 'signalflow_ingest_last_success_timestamp_seconds{platform="hackernews",source="smoke"}' in body:
+                break
+            time.sleep(0.3)
+        assert 'signalflow_ingest_signals_produced_total{platform="hackernews"}' in body
+        assert server.hits("/api/v1/search_by_date") >= 2
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=20)[0].decode()
+        assert process.returncode == 0, output
+        assert "Traceback" not in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+        server.stop()
