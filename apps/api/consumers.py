@@ -51,7 +51,7 @@ def filters_parse(content: dict[str, Any]) -> tuple[frozenset[str], frozenset[st
     unknown = sorted({p.lower() for p in platforms} - set(PLATFORMS))
     if unknown:
         raise FilterError(f"platforms: unknown {', '.join(unknown[:5])} (expected {', '.join(PLATFORMS)})")
-    return frozenset(t.strip() for t in topics), frozenset(p.lower() for p in platforms)
+    return frozenset(t.strip().lower() for t in topics), frozenset(p.lower() for p in platforms)
 
 
 def signal_matches(signal: dict[str, Any], topics: frozenset[str], platforms: frozenset[str]) -> bool:

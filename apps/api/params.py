@@ -91,7 +91,7 @@ class Params:
             raise ParameterError(name, f"longer than {MAX_TOPIC_LENGTH} characters")
         if any(ord(ch) < 0x20 for ch in value):
             raise ParameterError(name, "contains control characters")
-        return value
+        return value.lower()  # the pipeline stores topics in canonical lower case
 
     def platform(self, name: str = "platform") -> str | None:
         return self.choice(name, PLATFORMS)

@@ -23,6 +23,9 @@ class WatchCreateSerializer(serializers.Serializer):
         required=False, min_length=16, max_length=128, help_text="HMAC key; generated when omitted"
     )
 
+    def validate_topic(self, value: str) -> str:
+        return value.lower()  # the pipeline stores topics in canonical lower case
+
 
 class WatchSerializer(serializers.ModelSerializer):
     class Meta:

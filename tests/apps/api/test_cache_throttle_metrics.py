@@ -13,7 +13,6 @@ from apps.api import selectors
 from apps.api.cache import cache_key
 from tests.apps.api.conftest import client_for
 from tests.apps.api.test_endpoints import series
-from tests.support.factories import signal_create
 
 
 def topics_of(response):

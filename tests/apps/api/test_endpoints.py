@@ -137,7 +137,7 @@ def test_pulse_of_a_topic(api):
         topic="iran", window="24h", summary="Talk of sanctions.", dominant_narrative="sanctions", provider="fake"
     )
 
-    response = api.get("/api/v1/pulse/", {"topic": "iran"})
+    response = api.get("/api/v1/pulse/", {"topic": " Iran "})  # topics are canonical lower case
     assert response.status_code == 200
     body = response.json()
     assert body["topic"] == "iran"

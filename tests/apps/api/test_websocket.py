@@ -94,7 +94,7 @@ def test_filters_by_topic_and_platform(user):
     async def scenario() -> None:
         communicator, _, _ = await connect(f"/ws/signals/?token={token}")
         await welcome(communicator)
-        await communicator.send_json_to({"action": "subscribe", "topics": ["oil"], "platforms": ["YouTube"]})
+        await communicator.send_json_to({"action": "subscribe", "topics": ["Oil"], "platforms": ["YouTube"]})
         assert await communicator.receive_json_from(timeout=5) == {
             "type": "subscribed",
             "filters": {"topics": ["oil"], "platforms": ["youtube"]},
