@@ -31,6 +31,7 @@ class TokenBucket:
     async def acquire(self, cost: float = 1.0) -> float:
         """Wait until `cost` tokens are available, take them; returns the seconds waited."""
         waited = 0.0
+        cost = min(cost, self.burst)  # a request bigger than the bucket would otherwise wait forever
         async with self._lock:  # FIFO-ish: one waiter at a time, so a burst queues instead of stampeding
             while True:
                 now = time.monotonic()

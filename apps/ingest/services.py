@@ -39,7 +39,7 @@ class NoSeenStore:
     def lookup(self, ids: list[str]) -> list[str | None]:
         return [None] * len(ids)
 
-    def mark(self, counts: dict[str, str]) -> None:
+    def mark(self, counts: dict[str, str], *, ttl: int | None = None) -> None:
         return None
 
 
@@ -60,12 +60,12 @@ class SeenStore:
         values = self.client.mget([self.prefix + i for i in ids])
         return [v.decode() if v is not None else None for v in values]
 
-    def mark(self, counts: dict[str, str]) -> None:
+    def mark(self, counts: dict[str, str], *, ttl: int | None = None) -> None:
         if not counts:
             return
         pipe = self.client.pipeline(transaction=False)
         for signal_id, value in counts.items():
-            pipe.set(self.prefix + signal_id, value, ex=self.ttl)
+            pipe.set(self.prefix + signal_id, value, ex=ttl or self.ttl)
         pipe.execute()
 
 
@@ -93,6 +93,7 @@ class Publisher:
         signals: Iterable[Signal],
         *,
         refresh: bool = True,
+        seen_ttl: int | None = None,
     ) -> PublishResult:
         """New signals are produced once; known ones with changed counts become Refresh messages.
 
@@ -131,7 +132,7 @@ class Publisher:
         self.producer.flush()
         for future in futures:
             future.get(timeout=30)  # raises if the broker refused: the ids stay unmarked and are retried
-        self.seen.mark(marks)
+        self.seen.mark(marks, ttl=seen_ttl)
         self._count(unique, result)
         return result
 

@@ -23,6 +23,9 @@ REDDIT_BURST = env_int("REDDIT_BURST", 5)
 REDDIT_LISTING_LIMIT = env_int("REDDIT_LISTING_LIMIT", 100)
 REDDIT_TOP_COMMENTS = env_int("REDDIT_TOP_COMMENTS", 25)
 REDDIT_COMMENT_MIN_SCORE = env_int("REDDIT_COMMENT_MIN_SCORE", 5)
+# comment trees fetched per subreddit poll (highest-scoring new posts first): bounds the first-start
+# backlog (188 subreddits x 100 new posts) to what the 100 requests/min quota can serve
+REDDIT_COMMENT_POSTS_PER_POLL = env_int("REDDIT_COMMENT_POSTS_PER_POLL", 10)
 REDDIT_REFRESH_SECONDS = env_float("REDDIT_REFRESH_SECONDS", 900.0)
 REDDIT_REFRESH_WINDOW_HOURS = env_float("REDDIT_REFRESH_WINDOW_HOURS", 24.0)
 
@@ -31,6 +34,9 @@ BLUESKY_FIREHOSE_URL = env_str("BLUESKY_FIREHOSE_URL", "wss://bsky.network/xrpc"
 BLUESKY_RECV_TIMEOUT_SECONDS = env_float("BLUESKY_RECV_TIMEOUT_SECONDS", 30.0)  # watchdog: silence = dead socket
 BLUESKY_CURSOR_SAVE_SECONDS = env_float("BLUESKY_CURSOR_SAVE_SECONDS", 1.0)
 BLUESKY_BATCH_SIZE = env_int("BLUESKY_BATCH_SIZE", 200)
+# the cursor already prevents duplicates; the seen-store only covers produced-but-not-yet-saved frames,
+# so a short TTL keeps millions of post ids a day out of Redis
+BLUESKY_SEEN_TTL_SECONDS = env_int("BLUESKY_SEEN_TTL_SECONDS", 3600)
 BLUESKY_RATE_PER_SECOND = env_float("BLUESKY_RATE_PER_SECOND", 2000.0)  # signals produced per second
 BLUESKY_BURST = env_int("BLUESKY_BURST", 2000)
 
@@ -38,6 +44,8 @@ BLUESKY_BURST = env_int("BLUESKY_BURST", 2000)
 HN_ALGOLIA_URL = env_str("HN_ALGOLIA_URL", "https://hn.algolia.com/api/v1")
 HN_STORIES = env_int("HN_STORIES", 80)
 HN_COMMENT_PAGES = env_int("HN_COMMENT_PAGES", 5)
+# Algolia indexes with a delay: re-ask for this much before the high-water mark (the seen-store drops repeats)
+HN_COMMENT_OVERLAP_SECONDS = env_int("HN_COMMENT_OVERLAP_SECONDS", 600)
 HN_RATE_PER_SECOND = env_float("HN_RATE_PER_SECOND", 2.0)
 HN_BURST = env_int("HN_BURST", 4)
 HN_TIMEOUT_SECONDS = env_float("HN_TIMEOUT_SECONDS", 20.0)
@@ -50,3 +58,4 @@ YOUTUBE_VIDEOS_PER_CHANNEL = env_int("YOUTUBE_VIDEOS_PER_CHANNEL", 5)
 YOUTUBE_THREADS_PER_VIDEO = env_int("YOUTUBE_THREADS_PER_VIDEO", 100)
 YOUTUBE_RATE_PER_SECOND = env_float("YOUTUBE_RATE_PER_SECOND", 2.0)
 YOUTUBE_BURST = env_int("YOUTUBE_BURST", 4)
+YOUTUBE_TIMEOUT_SECONDS = env_float("YOUTUBE_TIMEOUT_SECONDS", 30.0)

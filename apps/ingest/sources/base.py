@@ -55,8 +55,9 @@ class Source:
 
     @property
     def poll_timeout(self) -> float:
-        # watchdog: a poll that hangs (half-open socket, stuck DNS) is abandoned and retried
-        return max(60.0, self.interval * 2)
+        # watchdog: a poll that hangs (half-open socket, stuck DNS) is abandoned and retried; generous,
+        # because a poll may legitimately queue behind its platform's token bucket
+        return max(600.0, self.interval * 4)
 
     def item_errors(self) -> ItemErrors:
         def record(message: str) -> None:

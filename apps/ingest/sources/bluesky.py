@@ -141,7 +141,7 @@ class BlueskyFirehoseSource(Source):
             if self.pending_seq is None:
                 return
             signals, seq = self.pending, self.pending_seq
-            await self.publish(signals)
+            await self.publish(signals, seen_ttl=settings.BLUESKY_SEEN_TTL_SECONDS)
             await asyncio.to_thread(cursor_set, key=CURSOR_KEY, value=str(seq))
             self.pending, self.pending_seq = [], None
             self.cursor = seq

@@ -93,7 +93,7 @@ class HackerNewsSource(Source):
                 "search_by_date",
                 {
                     "tags": f"comment,({story_tags})",
-                    "numericFilters": f"created_at_i>{after}",
+                    "numericFilters": f"created_at_i>{max(0, after - settings.HN_COMMENT_OVERLAP_SECONDS)}",
                     "hitsPerPage": 1000,
                     "page": page,
                 },

@@ -88,9 +88,11 @@ class RedditSource(Source):
         await asyncio.to_thread(self.publisher.raw_publish, raw_new, platform=self.platform)
         for post in posts:
             self._track(post)
-        for post in posts:
-            if post.id in new_ids and post.comment_count > 0:
-                await self._comments(post)
+        discussed = sorted(
+            (p for p in posts if p.id in new_ids and p.comment_count > 0), key=lambda p: p.raw_score, reverse=True
+        )
+        for post in discussed[: settings.REDDIT_COMMENT_POSTS_PER_POLL]:
+            await self._comments(post)
         if time.monotonic() - self.last_refresh >= settings.REDDIT_REFRESH_SECONDS:
             await self.refresh()
         logger.debug("reddit %s: %d posts, %d new, %d refreshed", self.name, len(posts), result.new, result.refreshed)

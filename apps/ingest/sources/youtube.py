@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import httplib2
 from django.conf import settings
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
@@ -38,6 +39,7 @@ def youtube_client_create() -> Any:
         "youtube",
         "v3",
         developerKey=settings.YOUTUBE_API_KEY,
+        http=httplib2.Http(timeout=settings.YOUTUBE_TIMEOUT_SECONDS),
         static_discovery=True,
         cache_discovery=False,
         client_options={"api_endpoint": settings.YOUTUBE_API_URL},

@@ -105,7 +105,7 @@ def test_hackernews_429_then_recovery(algolia, publisher, bus_tail):
     assert IngestCursor.objects.get(key="hackernews:story:comments_after").value == str(newest)
     assert timings[1] == 40
     assert len(tail.read(want=41, timeout=1.5)) == 40
-    assert algolia.requests[-1][2]["numericFilters"] == f"created_at_i>{newest}"
+    assert algolia.requests[-1][2]["numericFilters"] == f"created_at_i>{newest - 600}"
 
 
 @transactional

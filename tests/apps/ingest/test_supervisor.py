@@ -132,7 +132,7 @@ def test_a_crashing_source_is_restarted_and_others_keep_running(publisher, setti
 
 
 @transactional
-def test_run_ingest_process_serves_metrics_and_stops_on_sigterm(kafka_topics):  # noqa: ANN001
+def test_run_ingest_process_serves_metrics_and_stops_on_sigterm(kafka_topics):
     """The real command in its own process: HN against the fake, /metrics up, clean exit on SIGTERM."""
     import signal
     import socket
@@ -160,7 +160,7 @@ def test_run_ingest_process_serves_metrics_and_stops_on_sigterm(kafka_topics):  
         REDDIT_CLIENT_ID="",
         YOUTUBE_API_KEY="",
     )
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [PYTHON, "manage.py", "run_ingest", "--platform", "hackernews", "--metrics-port", str(port)],
         cwd=ROOT,
         env=env,
@@ -172,7 +172,7 @@ def test_run_ingest_process_serves_metrics_and_stops_on_sigterm(kafka_topics):  
         body = ""
         while time.monotonic() < deadline:
             try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()  # noqa: S310
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
             except OSError:
                 body = ""
             if 'signalflow_ingest_last_success_timestamp_seconds{platform="hackernews",source="smoke"}' in body:
