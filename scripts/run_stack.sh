@@ -61,6 +61,9 @@ if [ "$MODE" = "demo" ]; then
   export SIGNALFLOW_API_CACHE_DIVERGENCE_S="${SIGNALFLOW_API_CACHE_DIVERGENCE_S:-10}"
   export SIGNALFLOW_API_CACHE_TOTALS_S="${SIGNALFLOW_API_CACHE_TOTALS_S:-10}"
   export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  # lingua's high-accuracy models take ~0.5 GB and tens of seconds to load on a busy 2-core
+  # machine, which would hold back the first stored batch; the corpus is English (Bluesky tags it).
+  export SIGNALFLOW_LANGUAGE_ACCURACY="${SIGNALFLOW_LANGUAGE_ACCURACY:-low}"
   if [ -z "${SIGNALFLOW_SENTIMENT_MODEL:-}" ] || [ ! -d "${SIGNALFLOW_SENTIMENT_MODEL}" ]; then
     export SIGNALFLOW_SENTIMENT_MODEL="$ROOT/var/models/sentiment"
   fi

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from django.conf import settings
 
+from tests.ops.test_dashboard import ARTIFACTS, browser, chromium  # noqa: F401 - fixtures used below
 from tests.support.services import ROOT, kafka_require, redis_require, subprocess_env
 
 DEADLINE_S = 120  # from the moment the script starts
@@ -83,10 +84,34 @@ def _tail(path: Path, chars: int = 1500) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
 
+def _dashboard_screenshot(driver: Any, base: str) -> None:
+    """What a person sees after `make demo`: the dashboard with the replayed data, kept as an artifact."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{base}/admin/login/?next=/dashboard/")
+    driver.find_element(By.ID, "id_username").send_keys("demo")
+    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait = WebDriverWait(driver, 30, poll_frequency=0.3)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#trending .card")) >= 20)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#heatmap td.diverging"))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#divergence li.dispute"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "demo-dashboard.png"))
+    driver.get(f"{base}/dashboard/topic/tesla/")
+    wait.until(lambda d: d.find_element(By.ID, "summary").get_attribute("data-state") == "ready")
+    driver.save_screenshot(str(ARTIFACTS / "demo-topic-tesla.png"))
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(420)
 @pytest.mark.django_db(transaction=True)
-def test_demo_stack_meets_its_promise_and_stops_cleanly(tmp_path: Path, kafka_topics: None) -> None:
+def test_demo_stack_meets_its_promise_and_stops_cleanly(
+    tmp_path: Path,
+    kafka_topics: None,
+    browser: Any,  # noqa: F811 - the fixture imported from test_dashboard
+) -> None:
     redis_require()
     kafka_require()
     base = _free_block(4)
@@ -146,6 +171,7 @@ def test_demo_stack_meets_its_promise_and_stops_cleanly(tmp_path: Path, kafka_to
         )
         # The planted dispute of the corpus (Tesla: positive Reddit posts, negative YouTube comments).
         assert any(d.startswith("tesla:") for d in state["divergences"]), state["divergences"]
+        _dashboard_screenshot(browser, f"http://127.0.0.1:{web_port}")
     finally:
         pids = {p.name: int(p.read_text()) for p in (ROOT / "var" / "run" / f"stack-{web_port}").glob("*.pid")}
         if stack.poll() is None:
