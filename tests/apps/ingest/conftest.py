@@ -78,6 +78,20 @@ def publisher(kafka_topics: None) -> Iterator[Publisher]:
     publisher.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _default_sources_restored(django_db_blocker: object) -> Iterator[None]:
+    """Transactional tests end with a flush that empties source_config; put the seeded watch list
+    back after each module so that later tests (any app) find the rows the migration created."""
+    yield
+    from django.db import connection
+
+    from apps.ingest.services import source_config_seed
+
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        if connection.settings_dict["NAME"].startswith("test_"):
+            source_config_seed()
+
+
 @pytest.fixture
 def fixtures_dir():
     return FIXTURES

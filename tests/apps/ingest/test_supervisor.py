@@ -131,6 +131,7 @@ def test_a_crashing_source_is_restarted_and_others_keep_running(publisher, setti
     assert crashes["n"] == 2
 
 
+@pytest.mark.slow
 @transactional
 def test_run_ingest_process_serves_metrics_and_stops_on_sigterm(kafka_topics):
     """The real command in its own process: HN against the fake, /metrics up, clean exit on SIGTERM."""
@@ -188,3 +189,22 @@ def test_run_ingest_process_serves_metrics_and_stops_on_sigterm(kafka_topics):
         if process.poll() is None:
             process.kill()
         server.stop()
+
+
+@pytest.mark.django_db
+def test_default_watch_list_seed_is_idempotent():
+    from apps.ingest.services import source_config_seed
+
+    SourceConfig.objects.filter(platform="youtube").delete()
+    kept = SourceConfig.objects.filter(platform="reddit").first()
+    if kept is not None:
+        kept.poll_interval_seconds = 999
+        kept.save()
+    added = source_config_seed()
+    assert added >= 10
+    assert SourceConfig.objects.filter(platform="youtube").count() == 10
+    assert SourceConfig.objects.filter(platform="reddit").count() == 188
+    if kept is not None:
+        kept.refresh_from_db()
+        assert kept.poll_interval_seconds == 999  # an edited row is not overwritten
+    assert source_config_seed() == 0
