@@ -9,7 +9,9 @@ so the scores mean nothing; what is tested is the code path (loading, batching, 
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -85,5 +87,7 @@ def roberta_build(
 
 @functools.cache
 def tiny_roberta_dir() -> Path:
-    """One tiny model per test process (building it takes ~1 s; many tests share it read-only)."""
-    return roberta_build()
+    """One tiny model per test process (building it takes ~1 s; many tests share it read-only), removed at exit."""
+    directory = roberta_build()
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory

@@ -19,7 +19,7 @@ def manage(*args, stdin, model_dir=None):
         capture_output=True,
         cwd=ROOT,
         env=env,
-        timeout=180,
+        timeout=600,  # the box is shared; a cold start loads torch and the language models
         check=False,
     )
 
