@@ -16,6 +16,8 @@ from .base import ItemError, ItemErrors, NormaliseError, count, each, from_epoch
 PLATFORM = "reddit"
 REDDIT_URL = "https://www.reddit.com"
 _GONE = {"[deleted]", "[removed]", "[ Removed by Reddit ]", "[removed by reddit]"}
+# `more` stubs, accounts, messages, subreddits, awards: valid things, but not posts or comments
+_NOT_CONVERSATION = {"more", "t2", "t4", "t5", "t6"}
 # Bounds the walk of a hostile, absurdly deep reply tree (Reddit itself stops at depth 10).
 MAX_DEPTH = 64
 
@@ -44,6 +46,8 @@ def reddit_normalise(data: Any, errors: ItemErrors) -> list[Signal]:
         return signals
     if isinstance(data, dict) and data.get("kind") in ("t3", "t1"):
         return _thing(data, "thing", errors, "", "", 0)
+    if isinstance(data, dict) and "error" in data and "message" in data:
+        raise NormaliseError(f"reddit: API error {str(data['error'])[:20]}: {str(data['message'])[:200]}")
     raise NormaliseError("reddit: payload is neither a Listing nor a comments response ([Listing, Listing])")
 
 
@@ -59,7 +63,7 @@ def _thing(child: Any, where: str, errors: ItemErrors, post_title: str, post_id:
         errors.add(f"reddit {where}", ItemError(f"expected an object, got {type(child).__name__}"))
         return []
     kind = child.get("kind")
-    if kind == "more":
+    if kind in _NOT_CONVERSATION:
         return []
     try:
         data = need(child, "data", dict)

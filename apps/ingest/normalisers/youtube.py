@@ -42,11 +42,14 @@ def youtube_normalise(
 ) -> list[Signal]:
     """Signals from a parsed YouTube list response."""
     titles = video_titles or {}
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        error = data["error"]
+        raise NormaliseError(f"youtube: API error {str(error.get('code'))[:10]}: {str(error.get('message'))[:200]}")
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
         raise NormaliseError("youtube: payload is not a Data API v3 list response (no 'kind')")
     kind = data["kind"]
-    if kind in _NO_SIGNALS:
-        return []
+    if kind in _NO_SIGNALS or (kind.startswith("youtube#") and kind.endswith("ListResponse") and "comment" not in kind):
+        return []  # videos, channels, playlists, captions...: no conversation in them
     signals: list[Signal] = []
     if kind == "youtube#commentThreadListResponse":
         for index, thread in each(data.get("items", []), "items", errors):

@@ -226,6 +226,8 @@ LISTING = (FIXTURES / "reddit/comments_jlbw48_small_2022.json").read_bytes()
             "missing field 'snippet'",
         ),
         ("youtube", b'{"items": []}', "no 'kind'"),
+        ("youtube", b'{"error": {"code": 403, "message": "The request cannot be completed"}}', "API error 403"),
+        ("reddit", b'{"message": "Forbidden", "error": 403}', "API error 403: Forbidden"),
         ("youtube", b"\xff\xfe{}", "not valid UTF-8"),
         ("bluesky", b"\x00\x01\x02garbage", "not DAG-CBOR"),
         ("bluesky", (FRAMES / "001_seq31527015323_commit.cbor").read_bytes()[:200], "not DAG-CBOR"),
@@ -312,3 +314,10 @@ def test_normalise_command_process_truncated_stdin_no_traceback():
     assert b"Traceback" not in result.stderr
     assert result.stderr.count(b"\n") == 1
     assert b"not valid JSON" in result.stderr
+
+
+def test_things_that_are_not_conversation_give_no_signals():
+    listing = {"kind": "Listing", "data": {"children": [{"kind": "t5", "data": {"display_name": "python"}}]}}
+    assert normalise_payload("reddit", json.dumps(listing).encode()) == []
+    captions = {"kind": "youtube#captionListResponse", "items": [{"id": "x"}]}
+    assert normalise_payload("youtube", json.dumps(captions).encode()) == []
