@@ -251,7 +251,9 @@ def firing_deliver(*, firing_id: str) -> DeliveryResult:
     attempt = _claim(firing_id, hold)
     if attempt is None:
         return DeliveryResult(firing_id=firing_id, status="skipped")
-    firing = AlertFiring.objects.select_related("watched_topic").get(pk=firing_id)
+    firing = AlertFiring.objects.select_related("watched_topic").filter(pk=firing_id).first()
+    if firing is None:  # its watch was deleted since the claim (the firing went with it)
+        return DeliveryResult(firing_id=firing_id, status="skipped")
     watch = firing.watched_topic
     body = json.dumps(firing.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
