@@ -1,10 +1,11 @@
 """Reddit: one task per active subreddit (asyncpraw, application-only OAuth).
 
 Each poll reads `/r/<sub>/new`; posts not produced before become signals (their raw JSON goes to
-reddit.posts.raw), known posts whose score or comment count moved become refreshes. For each new
-post, one `/comments/<id>` request returns the submission with its comment tree, from which the top
-REDDIT_TOP_COMMENTS comments scoring at least REDDIT_COMMENT_MIN_SCORE are produced. Every
-REDDIT_REFRESH_SECONDS the subreddit's recent posts are re-read by id (`/api/info`) for refreshes.
+reddit.posts.raw), known posts whose score or comment count moved become refreshes. For each post
+whose tree was not fetched yet, one `/comments/<id>` request returns the submission with its
+comment tree, from which the top REDDIT_TOP_COMMENTS comments scoring at least
+REDDIT_COMMENT_MIN_SCORE are produced. Every REDDIT_REFRESH_SECONDS the subreddit's recent posts
+are re-read by id (`/api/info`) for refreshes.
 """
 
 from __future__ import annotations
@@ -88,11 +89,18 @@ class RedditSource(Source):
         await asyncio.to_thread(self.publisher.raw_publish, raw_new, platform=self.platform)
         for post in posts:
             self._track(post)
-        discussed = sorted(
-            (p for p in posts if p.id in new_ids and p.comment_count > 0), key=lambda p: p.raw_score, reverse=True
+        # Comment trees are fetched once per post, marked only after their comments are produced: a
+        # crash or a 429 part-way leaves the rest for the next poll instead of losing them.
+        discussed = [p for p in posts if p.comment_count > 0]
+        marks = await asyncio.to_thread(self.publisher.seen.lookup, [_comments_key(p) for p in discussed])
+        pending = sorted(
+            (p for p, mark in zip(discussed, marks, strict=True) if mark is None),
+            key=lambda p: p.raw_score,
+            reverse=True,
         )
-        for post in discussed[: settings.REDDIT_COMMENT_POSTS_PER_POLL]:
+        for post in pending[: settings.REDDIT_COMMENT_POSTS_PER_POLL]:
             await self._comments(post)
+            await asyncio.to_thread(self.publisher.seen.mark, {_comments_key(post): "1"})
         if time.monotonic() - self.last_refresh >= settings.REDDIT_REFRESH_SECONDS:
             await self.refresh()
         logger.debug("reddit %s: %d posts, %d new, %d refreshed", self.name, len(posts), result.new, result.refreshed)
@@ -123,6 +131,10 @@ class RedditSource(Source):
             result = await self.publish(reddit_normalise(listing, self.item_errors()))
             refreshed += result.refreshed
         return refreshed
+
+
+def _comments_key(post: Signal) -> str:
+    return f"comments-fetched:{post.id}"
 
 
 def _raw_posts(listing: Any) -> dict[str, dict[str, Any]]:

@@ -187,6 +187,10 @@ def test_reddit_listing_comments_raw_and_refresh(fake_reddit, publisher, bus_tai
         await run_until(source, lambda: source.polls >= 1)
         fake_reddit.score_bump = 7
         assert await source.refresh() == 5
+        # polled again: nothing new, no comment tree fetched twice, unchanged scores not re-sent
+        trees = fake_reddit.hits("/comments/")
+        await source.poll()
+        assert fake_reddit.hits("/comments/") == trees == 5
         await reddit.close()
 
     started = time.monotonic()
