@@ -46,12 +46,19 @@ class Command(BaseCommand):
         parser.add_argument("--dedupe", action="store_true", help="replay: skip ids already produced (seen store)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        port = options["metrics_port"] if options["metrics_port"] is not None else settings.INGEST_METRICS_PORT
         if options["replay"]:
-            self._replay(options, port)
+            # a replay usually runs next to a live ingest process: no listener unless asked for one
+            self._replay(options, options["metrics_port"] or 0)
             return
-        metrics_http_serve(port)
+        port = options["metrics_port"] if options["metrics_port"] is not None else settings.INGEST_METRICS_PORT
+        self._metrics(port)
         asyncio.run(self._live(options["platform"]))
+
+    def _metrics(self, port: int) -> None:
+        try:
+            metrics_http_serve(port)
+        except OSError as exc:
+            self._fail(f"cannot serve metrics on port {port}: {exc.strerror or exc} (use --metrics-port)")
 
     async def _live(self, platform: str | None) -> None:
         from apps.ingest.supervisor import Supervisor
@@ -76,7 +83,7 @@ class Command(BaseCommand):
         stopping = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.set())
-        metrics_http_serve(port)
+        self._metrics(port)
         publisher = Publisher(seen=None if options["dedupe"] else NoSeenStore())
         try:
             summary = replay_run(
