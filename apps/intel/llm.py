@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 from typing import Any, Protocol
@@ -466,12 +466,7 @@ def _pass_run(slots: list[_KeySlot], jobs: list[SummaryJob]) -> list[SummaryJob]
     return retry
 
 
-def summaries_generate(
-    jobs: list[SummaryJob],
-    clients: Sequence[LlmClient],
-    *,
-    on_done: Callable[[SummaryJob], None] | None = None,
-) -> list[SummaryJob]:
+def summaries_generate(jobs: list[SummaryJob], clients: Sequence[LlmClient]) -> list[SummaryJob]:
     """Run every job on the key pool: a first pass, then one retry pass for rate-limited and timed-out ones."""
     slots = [_KeySlot(client=client) for client in clients]
     retry = _pass_run(slots, jobs)
@@ -480,9 +475,6 @@ def summaries_generate(
         still_failing = _pass_run(slots, retry)
         for job in still_failing:
             logger.warning("summary of %r skipped after the retry pass: %s", job.topic, job.error)
-    if on_done:
-        for job in jobs:
-            on_done(job)
     return jobs
 
 

@@ -29,6 +29,7 @@ from scipy import stats as scipy_stats
 
 from apps.intel import llm, metrics, selectors
 from apps.intel.models import ArchiveFile, JobWatermark, PlatformDivergence, TopicSummary
+from signalflow.db_router import primary_reads
 from signalflow.queues import Queue, queue_name
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,9 @@ def job_run(*, name: str, ttl_s: float, work: Callable[[], dict[str, Any]]) -> d
             return {"job": name, "status": "locked"}
         started = time.monotonic()
         try:
-            result = work()
+            # Jobs act on the latest committed state (watermarks, manifests): never a lagging replica.
+            with primary_reads():
+                result = work()
         except Exception:
             metrics.JOB_RUNS.labels(name, "error").inc()
             raise
