@@ -226,3 +226,21 @@ def test_lock_is_released_only_by_its_holder(redis_ready):
     finally:
         client.delete(key)
         client.close()
+
+
+@pytest.mark.django_db
+def test_a_run_that_dies_before_its_watermark_leaves_nothing_half_done(base_time, monkeypatch):
+    signals_create(3, platform="reddit", topics=["crash"], published_at=base_time)
+    services.topics_aggregate()
+    signals_create(2, platform="reddit", topics=["crash"], published_at=base_time)
+
+    def die(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(JobWatermark.objects, "update_or_create", die)
+    with pytest.raises(SystemExit):
+        services.topics_aggregate()
+    assert TopicTimeseries.objects.get(topic="crash").signal_count == 3  # the whole run rolled back
+    monkeypatch.undo()
+    services.topics_aggregate()
+    assert TopicTimeseries.objects.get(topic="crash").signal_count == 5

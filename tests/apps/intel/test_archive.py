@@ -261,3 +261,20 @@ def test_disk_check_warns_at_the_threshold(archive_dir, settings, caplog):
     assert DISK_USAGE_RATIO.labels(str(archive_dir))._value.get() == pytest.approx(disk["used_ratio"], abs=1e-3)
     settings.SIGNALFLOW_DISK_WARN_RATIO = 1.01
     assert services.disk_check()[0]["warn"] is False
+
+
+@pytest.mark.django_db
+def test_a_file_changed_after_verification_stops_the_resume_and_keeps_the_rows(archive_dir, monkeypatch):
+    originals = old_signals()
+    monkeypatch.setattr(services, "_archive_file_delete_rows", lambda record, verified_rows=None: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.signals_archive(older_than_days=90)
+    monkeypatch.undo()
+    record = ArchiveFile.objects.get()
+    path = archive_dir / record.path
+    table = pq.read_table(path)
+    pq.write_table(table.slice(1).replace_schema_metadata(table.schema.metadata), path)  # tampered
+    with pytest.raises(RuntimeError, match="no longer matches its manifest"):
+        services.signals_archive(older_than_days=90)
+    assert Signal.objects.filter(id__in=[s.id for s in originals]).count() == 7
+    assert ArchiveFile.objects.get().state == "verified"

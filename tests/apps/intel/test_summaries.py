@@ -269,3 +269,15 @@ def test_a_source_platform_without_signals_falls_back_to_the_busiest(groq_keys, 
     row = TopicSummary.objects.get(topic="tariffs")
     assert row.source_platform == "reddit"
     assert row.dominant_narrative.startswith("Reddit-dominant · ")
+
+
+@pytest.mark.django_db
+def test_a_server_error_skips_the_topic_without_a_retry(groq_keys, fake_llm):
+    groq_keys.GROQ_API_KEYS = ["gsk_only"]
+    fake_llm.script("error")
+    topics("alpha", count=12)
+    topics("bravo", count=10)
+    result = services.topics_summarise()
+    assert (result["written"], result["skipped"]) == (1, 1)
+    assert [request.status for request in fake_llm.requests] == [500, 200]
+    assert list(TopicSummary.objects.values_list("topic", flat=True)) == ["bravo"]
