@@ -49,6 +49,20 @@ def topic_create(
     return values
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _default_sources_restored(django_db_blocker):
+    """This package's transactional tests end with a flush that empties source_config: put the
+    migration-seeded watch list back after each module, for later tests of any app."""
+    yield
+    from django.db import connection
+
+    from apps.ingest.services import source_config_seed
+
+    with django_db_blocker.unblock():
+        if connection.settings_dict["NAME"].startswith("test_"):
+            source_config_seed()
+
+
 @pytest.fixture
 def redis_ready():
     redis_require()
