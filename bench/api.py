@@ -3,9 +3,11 @@
 The data lives in its own database (sf_bench_api by default; SIGNALFLOW_BENCH_API_DB overrides),
 filled with SQL generate_series: N signals (1,000,000 in full mode, 100,000 with --quick) over 30
 days on four platforms, each with one or two of 2,000 topics drawn with a heavy head (a few hot
-topics, a long tail), their signal_topics rows, and topic_timeseries aggregated from them. It is
-reused when it already holds N signals. Daphne runs twice on it: once with every cache TTL at 0
-(uncached: each request queries PostgreSQL) and once with the shipped TTLs (cached: Redis).
+topics, a long tail), their signal_topics rows, and topic_timeseries aggregated from them. Rows
+are written in time order, as the pipeline and the aggregator write them in production (a day's
+rows sit together on disk). The data is reused when it already holds N signals of this LAYOUT.
+Daphne runs twice on it: once with every cache TTL at 0 (uncached: each request queries
+PostgreSQL) and once with the shipped TTLs (cached: Redis).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import psycopg
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Bumped when the generated data changes shape, so an older bench database is regenerated.
+LAYOUT = 2
 TOPICS = 2000
 DAYS = 30
 USER, PASSWORD = "bench", "bench-password-1"
@@ -65,11 +69,12 @@ SELECT p.platform || ':b' || g, p.platform, 'b' || g,
        'Body of bench signal ' || g || ' discussing ' || t1 || ' and what people think of it.',
        'https://example.com/' || p.platform || '/' || g, 'author' || (g %% 5000),
        CASE WHEN p.platform = 'reddit' THEN 'worldnews' ELSE '' END,
-       now() - r1 * make_interval(days => %(days)s), (r2 * 500)::int, (r3 * 80)::int,
+       now() - make_interval(days => %(days)s) * (%(count)s - g) / %(count)s - r1 * interval '10 minutes',
+       (r2 * 500)::int, (r3 * 80)::int,
        jsonb_build_object('is_comment', g %% 3 = 0), 1, g %% 3 = 0, 'en',
        s, CASE WHEN s > 0.05 THEN 'positive' WHEN s < -0.05 THEN 'negative' ELSE 'neutral' END,
        CASE WHEN g %% 3 = 0 THEN 'roberta' ELSE 'vader' END,
-       CASE WHEN g %% 2 = 0 THEN jsonb_build_array(t1) ELSE jsonb_build_array(t1, t2) END,
+       CASE WHEN g %% 2 = 0 OR t1 = t2 THEN jsonb_build_array(t1) ELSE jsonb_build_array(t1, t2) END,
        r2 * 20, r3 * 10, r3 > 0.95, now(), now(), now()
 FROM generate_series(%(start)s, %(stop)s) AS g
 CROSS JOIN LATERAL (SELECT (ARRAY['reddit', 'bluesky', 'hackernews', 'youtube'])[1 + g %% 4] AS platform) p
@@ -84,8 +89,9 @@ CROSS JOIN LATERAL (
 
 GENERATE_TOPICS = """
 INSERT INTO signal_topics (topic, published_at, signal_id, platform, sentiment, is_comment)
-SELECT DISTINCT ON (s.id, t.topic) t.topic, s.published_at, s.id, s.platform, s.sentiment_compound, s.is_comment
+SELECT t.topic, s.published_at, s.id, s.platform, s.sentiment_compound, s.is_comment
 FROM signals s CROSS JOIN LATERAL jsonb_array_elements_text(s.topics) AS t(topic)
+ORDER BY s.published_at
 """
 
 GENERATE_TIMESERIES = """
@@ -95,6 +101,7 @@ SELECT st.topic, st.platform, date_bin('15 minutes', st.published_at, TIMESTAMPT
        count(*), coalesce(sum(st.sentiment), 0), count(st.sentiment), max(s.trending_score), sum(s.raw_score)
 FROM signal_topics st JOIN signals s ON s.id = st.signal_id
 GROUP BY 1, 2, 3
+ORDER BY 3
 """
 
 
@@ -112,8 +119,10 @@ def dataset_ensure(dbname: str, count: int) -> dict[str, Any]:
         capture_output=True,
     )
     with psycopg.connect(_conninfo(dbname), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_api_layout (layout int NOT NULL)")
+        layout = conn.execute("SELECT max(layout) FROM bench_api_layout").fetchone()[0]
         existing = conn.execute("SELECT count(*) FROM signals").fetchone()[0]
-        if existing == count:
+        if existing == count and layout == LAYOUT:
             rows = conn.execute("SELECT count(*) FROM signal_topics").fetchone()[0]
             return {"signals": count, "signal_topics": rows, "generated_s": None, "reused": True}
         started = time.monotonic()
@@ -121,13 +130,17 @@ def dataset_ensure(dbname: str, count: int) -> dict[str, Any]:
         chunk = 250_000
         for start in range(1, count + 1, chunk):
             stop = min(count, start + chunk - 1)
-            conn.execute(GENERATE_SIGNALS, {"start": start, "stop": stop, "days": DAYS, "topics": TOPICS})
+            conn.execute(
+                GENERATE_SIGNALS, {"start": start, "stop": stop, "days": DAYS, "topics": TOPICS, "count": count}
+            )
             print(f"  signals {stop:,}/{count:,} ({time.monotonic() - started:.0f} s)", flush=True)
         conn.execute(GENERATE_TOPICS)
         conn.execute(GENERATE_TIMESERIES)
         conn.execute("VACUUM ANALYZE signals")
         conn.execute("VACUUM ANALYZE signal_topics")
         conn.execute("VACUUM ANALYZE topic_timeseries")
+        conn.execute("DELETE FROM bench_api_layout")
+        conn.execute("INSERT INTO bench_api_layout VALUES (%s)", (LAYOUT,))
         rows = conn.execute("SELECT count(*) FROM signal_topics").fetchone()[0]
         return {"signals": count, "signal_topics": rows, "generated_s": round(time.monotonic() - started, 1)}
 
