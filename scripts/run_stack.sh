@@ -9,7 +9,7 @@
 # bridge, gpu and cpu workers, beat, flower. Each process runs in its own process group with its log
 # under var/log/; on SIGINT/SIGTERM every group gets SIGTERM, then SIGKILL after STACK_STOP_TIMEOUT_S.
 # Knobs (environment): WEB_PORT (8000), FLOWER_PORT (5555), METRICS_PORT_BASE (9101), DEMO_REPLAY_SPEED (200),
-# CPU_CONCURRENCY (2; demo 1), DEMO_USER (demo), DEMO_PASSWORD (generated once, kept in var/demo-credentials), STACK_STOP_TIMEOUT_S (20),
+# DEMO_REPLAY_LOOP (1), CPU_CONCURRENCY (2; demo 1), DEMO_USER (demo), DEMO_PASSWORD (generated once, kept in var/demo-credentials), STACK_STOP_TIMEOUT_S (20),
 # STACK_EXIT_AFTER_S (unset: run until stopped), STACK_LOG_DIR (var/log). docs/demo.md describes the whole thing.
 set -euo pipefail
 
@@ -152,7 +152,10 @@ trap 'stop_all' EXIT
 # serves the admin's static files in development, which a bare `daphne` does not.
 start web "$PY" manage.py runserver --noreload "127.0.0.1:$WEB_PORT"
 if [ "$MODE" = "demo" ]; then
-  start ingest "$PY" manage.py run_ingest --replay "$ROOT/demo/corpus" --rebase-time --speed "$DEMO_REPLAY_SPEED"
+  # --loop keeps the live feed moving after the first pass: the same ids come back with a newer
+  # observation time, so rows are refreshed (never re-scored) and published again.
+  LOOP=(); [ "${DEMO_REPLAY_LOOP:-1}" = 1 ] && LOOP=(--loop)
+  start ingest "$PY" manage.py run_ingest --replay "$ROOT/demo/corpus" --rebase-time --speed "$DEMO_REPLAY_SPEED" "${LOOP[@]}"
 else
   start ingest "$PY" manage.py run_ingest
 fi
