@@ -85,10 +85,11 @@ def _default_sources_restored(django_db_blocker: object) -> Iterator[None]:
     yield
     from django.db import connection
 
+    from apps.ingest.models import SourceConfig
     from apps.ingest.services import source_config_seed
 
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        if connection.settings_dict["NAME"].startswith("test_"):
+        if connection.settings_dict["NAME"].startswith("test_") and not SourceConfig.objects.exists():
             source_config_seed()
 
 

@@ -31,7 +31,7 @@ from tests.support.fakes.server import Scripted
 from tests.support.fakes.youtube import FakeYouTube
 from tests.support.services import FIXTURES
 
-transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+transactional = pytest.mark.django_db(transaction=True)
 
 
 def metric(name: str, **labels: str) -> float:

@@ -14,7 +14,7 @@ from apps.ingest.supervisor import Supervisor
 from tests.support.fakes.algolia import FakeAlgolia
 from tests.support.services import FIXTURES
 
-transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+transactional = pytest.mark.django_db(transaction=True)
 
 
 async def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
