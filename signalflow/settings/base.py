@@ -80,6 +80,7 @@ LOGGING = {
     "loggers": {
         "kafka": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},  # the openai/anthropic clients log every request at INFO
         "django.db.backends": {"level": "WARNING"},
     },
 }
