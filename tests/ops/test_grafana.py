@@ -482,6 +482,7 @@ def test_every_promql_panel_query_returns_data_from_real_processes(tmp_path, pg_
                 PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "worker-metrics"),
                 # The transformer cannot load: comments fall back to VADER, which the dashboard counts.
                 SIGNALFLOW_SENTIMENT_MODEL=str(tmp_path / "no-such-model"),
+                SIGNALFLOW_LANGUAGE_ACCURACY="low",  # loads faster; detection is not what is tested here
                 SIGNALFLOW_WEBHOOK_ALLOWLIST="127.0.0.1",
                 SIGNALFLOW_WEBHOOK_REQUIRE_HTTPS="0",
             ),
