@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from prometheus_client import REGISTRY
 
-from apps.ingest.models import IngestCursor
+from apps.ingest.models import IngestCursor, SourceConfig
 from apps.ingest.normalisers import base as normaliser_base
 from apps.ingest.normalisers import normalise_payload
 from apps.ingest.ratelimit import TokenBucket
@@ -289,4 +289,66 @@ def test_firehose_disconnect_resumes_from_cursor_without_gap_or_duplicate(publis
         assert max(ids.values()) == 1, "no duplicate"
         assert metric("signalflow_ingest_malformed_items_total", platform="bluesky") - malformed_before >= 4
     finally:
+        server.stop()
+
+
+@pytest.mark.slow
+@transactional
+def test_sigkilled_ingest_process_resumes_the_firehose_without_gap(bus_tail, kafka_topics):
+    """DESIGN.md: kill -9 the ingest process mid-stream, start it again: every post arrives."""
+    import signal
+    import subprocess
+
+    from django.db import connection
+
+    from tests.support.services import PYTHON, ROOT, subprocess_env
+
+    server = FakeFirehose(fixtures=FIXTURES, frame_delay=0.1, with_malformed=False).start()
+    SourceConfig.objects.filter(platform="bluesky").delete()
+    SourceConfig.objects.create(platform="bluesky", identifier="firehose", poll_interval_seconds=0)
+    db = connection.settings_dict
+    env = subprocess_env(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        BLUESKY_FIREHOSE_URL=server.url.replace("http", "ws") + "/xrpc",
+        BLUESKY_CURSOR_SAVE_SECONDS="0.2",
+    )
+    command = [PYTHON, "manage.py", "run_ingest", "--platform", "bluesky", "--metrics-port", "0"]
+    tail = bus_tail()
+    last_seq = server.frames[-1][0]
+    post_ids = {
+        s.id
+        for f in sorted((FIXTURES / "bluesky/firehose_frames").glob("*.cbor"))
+        for s in normalise_payload("bluesky", f.read_bytes(), filename=f.name)
+    }
+    processes = []
+    try:
+        first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes.append(first)
+        deadline = time.monotonic() + 90
+        while len(server.sent_seqs) < 30 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(server.sent_seqs) >= 30, "the first process never got going"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        killed_at = len(server.sent_seqs)
+        assert killed_at < len(server.frames), "killed mid-stream"
+        second = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        processes.append(second)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            value = IngestCursor.objects.filter(key=CURSOR_KEY).values_list("value", flat=True).first()
+            if value == str(last_seq):
+                break
+            time.sleep(0.3)
+        assert value == str(last_seq)
+        assert server.connections[0] is None and server.connections[-1] is not None, "resumed from the cursor"
+        ids = _ids(tail.read(want=len(post_ids), quiet=1.0))
+        assert set(ids) == post_ids, "no gap"
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+        assert second.returncode == 0
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
         server.stop()

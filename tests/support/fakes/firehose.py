@@ -20,7 +20,13 @@ MALFORMED = [b"\x00\xffnot cbor at all", b"", "a text frame"]
 
 class FakeFirehose(FakeServer):
     def __init__(
-        self, *, fixtures: Path, drop_after: int | None = None, with_malformed: bool = True, replay_overlap: int = 0
+        self,
+        *,
+        fixtures: Path,
+        drop_after: int | None = None,
+        with_malformed: bool = True,
+        replay_overlap: int = 0,
+        frame_delay: float = 0.0,
     ) -> None:
         super().__init__()
         folder = fixtures / "bluesky" / "firehose_frames"
@@ -32,6 +38,7 @@ class FakeFirehose(FakeServer):
         self.with_malformed = with_malformed
         # a relay may replay a few events at or before the cursor; the client must drop them
         self.replay_overlap = replay_overlap
+        self.frame_delay = frame_delay  # seconds between frames, so a test can kill a client mid-stream
         self.connections: list[int | None] = []  # cursor of each connection
         self.sent_seqs: list[int] = []
         self.app.router.add_get("/xrpc/com.atproto.sync.subscribeRepos", self.subscribe)
@@ -63,7 +70,7 @@ class FakeFirehose(FakeServer):
                 # abrupt drop, like a relay restart: no close frame
                 request.transport.close()
                 return ws
-            await asyncio.sleep(0)
+            await asyncio.sleep(self.frame_delay)
         async for message in ws:  # stay connected (idle) until the client goes away
             if message.type == WSMsgType.CLOSE:
                 break
