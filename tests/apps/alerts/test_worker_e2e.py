@@ -60,7 +60,7 @@ def worker(webhook_settings):
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_evaluate_and_deliver_through_a_worker_with_a_retry(worker, django_user_model):
     user = django_user_model.objects.create_user("e2e", password="pw")
     for platform in ("reddit", "bluesky"):

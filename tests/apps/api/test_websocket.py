@@ -29,7 +29,8 @@ from signalflow.realtime import SIGNAL_STORED_TYPE, SIGNALS_GROUP
 from tests.support.services import PYTHON, ROOT, redis_require, subprocess_env
 
 ORIGIN = (b"origin", b"http://localhost")
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after each test would otherwise wipe data migrations (seeded sources).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture(autouse=True)
