@@ -67,4 +67,6 @@ def test_prefork_worker_exports_task_duration_and_outcome(tmp_path):
         assert len(list(tmp_path.glob("counter_*.db"))) >= 2
     finally:
         process_stop(worker)
+    # Children marked themselves dead on exit: their live gauges are no longer summed.
+    assert list(tmp_path.glob("gauge_livesum_*.db")) == []
     assert settings.SIGNALFLOW_QUEUE_PREFIX  # a namespaced queue: never a production worker's
