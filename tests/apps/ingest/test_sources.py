@@ -341,7 +341,8 @@ def test_sigkilled_ingest_process_resumes_the_firehose_without_gap(bus_tail, kaf
                 break
             time.sleep(0.3)
         assert value == str(last_seq)
-        assert server.connections[0] is None and server.connections[-1] is not None, "resumed from the cursor"
+        assert server.connections[0] is None
+        assert server.connections[-1] is not None, "resumed from the cursor"
         ids = _ids(tail.read(want=len(post_ids), quiet=1.0))
         assert set(ids) == post_ids, "no gap"
         second.send_signal(signal.SIGTERM)
