@@ -58,3 +58,14 @@ def test_without_replica_or_with_replica_reads_off_everything_reads_the_primary(
 def test_migrations_only_on_the_primary(router):
     assert router.allow_migrate("default", "nlp") is True
     assert router.allow_migrate("replica", "nlp") is False
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_replica_reads_switch(settings):
+    settings.DATABASES = {**settings.DATABASES, "replica": dict(settings.DATABASES["default"])}
+    settings.DATABASE_REPLICA_READS = True
+    assert db_router.replica_reads_enabled() is True
+    settings.DATABASE_REPLICA_READS = False
+    assert db_router.replica_reads_enabled() is False
+    primary_pin_reset()
+    assert PrimaryReplicaRouter().db_for_read(Signal) == "default"
