@@ -284,7 +284,7 @@ def signals_publish(*, signals: Sequence[dict[str, Any]]) -> None:
             return
 
         async def _send() -> None:
-            for signal in signals:
+            for signal in signals:  # sequential: measured faster than gather() with channels_redis (fewer locks)
                 await layer.group_send(SIGNALS_GROUP, {"type": SIGNAL_STORED_TYPE, "signal": signal})
 
         async_to_sync(_send)()
