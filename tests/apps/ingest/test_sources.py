@@ -210,6 +210,39 @@ def test_reddit_listing_comments_raw_and_refresh(fake_reddit, publisher, bus_tai
 
 
 @transactional
+def test_reddit_malformed_listing_is_counted_and_the_source_recovers(fake_reddit, publisher, bus_tail, settings):
+    settings.INGEST_BACKOFF_MAX_SECONDS = 0.1
+    listing = {"kind": "Listing", "data": {"children": list(fake_reddit.posts)}}
+    broken = json.loads(json.dumps(listing))
+    broken["data"]["children"][1]["data"]["created_utc"] = "yesterday"  # wrong type: that post is skipped
+    fake_reddit.script(
+        "/r/",
+        Scripted(body=json.dumps(listing).encode()[:400]),  # truncated: asyncpraw raises BadJSON
+        Scripted(body=b"\xff\xfe\x00 not utf-8"),
+        Scripted(body=json.dumps(broken).encode()),
+    )
+    tail = bus_tail()
+    before = metric("signalflow_ingest_malformed_items_total", platform="reddit")
+
+    async def scenario() -> None:
+        reddit = reddit_client_create()
+        source = RedditSource(
+            spec=spec("reddit", "small", interval=1),
+            publisher=publisher,
+            reddit=reddit,
+            bucket=TokenBucket(platform="reddit", rate=50, burst=5),
+        )
+        await run_until(source, lambda: source.polls >= 2)
+        await reddit.close()
+
+    asyncio.run(scenario())
+    assert metric("signalflow_ingest_malformed_items_total", platform="reddit") - before >= 3
+    posts = {f"reddit:{p['data']['id']}" for p in fake_reddit.posts}
+    ids = {i for i in _ids(tail.read(want=5)) if i in posts}
+    assert ids == posts  # the skipped post came back on the next, clean poll
+
+
+@transactional
 def test_youtube_channel_videos_threads_and_quota(publisher, bus_tail, settings, caplog):
     server = FakeYouTube(fixtures=FIXTURES).start()
     settings.YOUTUBE_API_KEY, settings.YOUTUBE_API_URL = "yt-key", server.url + "/"
