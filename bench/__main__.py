@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-SUITES = ["ingest", "nlp", "api", "intel"]
+SUITES = ["ingest", "nlp", "nlp_models", "api", "intel"]
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ CORPUS_FILES = {
 }
 FULL_MODEL_DIR = ROOT / "var" / "bench" / "roberta-base-random"
 MEMORY_LIMIT_MB = 2048
+_CLEAN = re.compile(r"[^\w\s]")
 
 
 def corpus_load(name: str) -> list[tuple[float, str]]:
@@ -182,14 +184,23 @@ def sentiment_accuracy(per_corpus: int | None = None) -> dict:
         humans = [human for human, _ in pairs]
         scores = [score for _, score in pairs]
         polar = [(h, s) for h, s in pairs if abs(h) >= 0.5]  # clearly rated items: does the sign agree?
-        raw_only = [SentimentInput(id=i.id, text=i.text.lower(), is_comment=False, lang="en") for i in items]
-        lowered = [r.compound for r in sentiment_score_batch(raw_only)]
+        # What a "cleaning" pre-processor would do: lower-case and strip punctuation and emoji.
+        cleaned_items = [
+            SentimentInput(id=i.id, text=_CLEAN.sub(" ", i.text.lower()), is_comment=False, lang="en") for i in items
+        ]
+        cleaned = [
+            (human, r.compound)
+            for (human, _), r in zip(rows, sentiment_score_batch(cleaned_items), strict=True)
+            if r.compound is not None
+        ]
         report[name] = {
             "items": len(rows),
             "scored": len(pairs),
             "pearson_r": round(float(pearsonr(humans, scores).statistic), 3),
             "sign_agreement": round(mean((h > 0) == (s > 0) for h, s in polar), 3) if polar else None,
-            "pearson_r_if_lowercased": round(float(pearsonr([h for h, _ in rows], lowered).statistic), 3),
+            "pearson_r_if_cleaned": round(
+                float(pearsonr([h for h, _ in cleaned], [c for _, c in cleaned]).statistic), 3
+            ),
         }
     return report
 
