@@ -176,17 +176,22 @@ def _models_run(signals: list[dict[str, Any]]) -> dict[str, KnownSignal]:
     }
 
 
+def _text(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL; the contract allows it, so it is dropped here, not rejected.
+    return value.replace("\x00", "")
+
+
 def _row(item: SignalItem, derived: KnownSignal, *, velocity: float, trending_score: float) -> dict[str, Any]:
     signal = item.signal
     return {
         "id": signal.id,
         "platform": signal.platform.value,
-        "source_id": signal.source_id,
-        "title": signal.title,
-        "body": signal.body,
-        "url": signal.url,
-        "author": signal.author,
-        "community": signal.community,
+        "source_id": _text(signal.source_id),
+        "title": _text(signal.title),
+        "body": _text(signal.body),
+        "url": _text(signal.url),
+        "author": _text(signal.author),
+        "community": _text(signal.community),
         "published_at": signal.published_at,
         "raw_score": signal.raw_score,
         "comment_count": signal.comment_count,
@@ -217,7 +222,7 @@ def signals_store(*, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     placeholders = "(" + ", ".join("%s::jsonb" if c in _JSON_COLUMNS else "%s" for c in _COLUMNS) + ", now(), now())"
     params: list[Any] = []
     for row in rows:
-        params.extend(json.dumps(row[c], ensure_ascii=False) if c in _JSON_COLUMNS else row[c] for c in _COLUMNS)
+        params.extend(_json(row[c]) if c in _JSON_COLUMNS else row[c] for c in _COLUMNS)
     updates = [f"{c} = EXCLUDED.{c}" for c in _UPDATED]
     updates += [
         f"{c} = CASE WHEN signals.sentiment_model IS NULL THEN EXCLUDED.{c} ELSE signals.{c} END"
@@ -245,6 +250,10 @@ def signals_store(*, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in stored:
         metrics.SIGNALS_STORED.labels(row["platform"], "comment" if row["is_comment"] else "post").inc()
     return public
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False).replace("\\u0000", "")  # jsonb rejects NUL too
 
 
 def _topic_rows_insert(cursor: Any, stored: list[dict[str, Any]]) -> None:

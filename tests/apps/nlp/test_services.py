@@ -234,3 +234,13 @@ def test_dead_letter_is_sent_with_its_error_recorded_once_and_replayed():
 
     with pytest.raises(DeadLetter.DoesNotExist):
         services.dead_letter_replay(dead_letter_id=-1)
+
+
+@pytest.mark.django_db
+def test_nul_characters_postgres_cannot_hold_are_dropped_not_fatal():
+    tag = uuid.uuid4().hex[:8]
+    data = signal_dict(tag, 1, body="before\x00after", extra={"is_comment": False, "flair": "a\x00b"})
+    assert services.signals_process(items=[item(data)]).stored == 1
+    row = Signal.objects.get(id=f"reddit:{tag}-1")
+    assert row.body == "beforeafter"
+    assert row.extra["flair"] == "ab"
