@@ -54,22 +54,29 @@ def severity_for_gap(gap: float) -> str:
 
 # --- trending ---------------------------------------------------------------------------------
 
+# Per (topic, platform) first, so both levels hash-aggregate; DISTINCT aggregates over the raw
+# buckets would sort the whole window (measured 2x slower at 1 M signals).
 TRENDING_SQL = """
-WITH cur AS (
-    SELECT topic,
-           sum(signal_count)                                   AS signal_count,
-           count(DISTINCT platform)                            AS platform_count,
-           array_agg(DISTINCT platform ORDER BY platform)      AS platforms,
-           sum(sentiment_sum) / NULLIF(sum(sentiment_count), 0) AS avg_sentiment,
-           max(max_trending)                                   AS max_trending_score
+WITH per_platform AS (
+    SELECT topic, platform,
+           sum(signal_count) AS signal_count, sum(sentiment_sum) AS sentiment_sum,
+           sum(sentiment_count) AS sentiment_count, max(max_trending) AS max_trending
     FROM topic_timeseries
     WHERE bucket >= %(since)s AND bucket <= %(now)s {platform_filter}
+    GROUP BY topic, platform
+), cur AS (
+    SELECT topic,
+           sum(signal_count)::bigint                           AS signal_count,
+           count(*)                                            AS platform_count,
+           array_agg(platform ORDER BY platform)               AS platforms,
+           sum(sentiment_sum) / NULLIF(sum(sentiment_count), 0) AS avg_sentiment,
+           max(max_trending)                                   AS max_trending_score
+    FROM per_platform
     GROUP BY topic
 ), prev AS (
     SELECT topic, sum(signal_count) AS signal_count
     FROM topic_timeseries
     WHERE bucket >= %(prev_since)s AND bucket < %(since)s {platform_filter}
-      AND topic IN (SELECT topic FROM cur)
     GROUP BY topic
 )
 SELECT cur.*, COALESCE(prev.signal_count, 0) AS previous_count
