@@ -273,8 +273,14 @@
     }
     return Array.isArray(topics) ? topics.filter((t) => typeof t === "string") : [];
   }
+  // What a signal says: a comment's body (its title is the parent's), a post's title, else its body.
+  function signalText(s) {
+    const title = (s.title || "").trim();
+    const body = (s.body || "").trim();
+    return s.is_comment ? body || title : title || body;
+  }
   function feedItem(s) {
-    const text = (s.title || "").trim() || (s.body || "").trim();
+    const text = signalText(s);
     const sentiment = num(s.sentiment_compound);
     return el(
       "li",
@@ -282,7 +288,7 @@
       platformBadge(s.platform),
       " ",
       el("span", { class: `sent ${sentClass(sentiment)}`, text: sentiment === null ? "unscored" : `${s.sentiment_label || ""} ${fmt(sentiment)}` }),
-      s.is_comment ? el("span", { class: "updated", text: " · comment" }) : null,
+      s.is_comment ? el("span", { class: "updated", text: s.title ? ` · comment on “${s.title.slice(0, 80)}”` : " · comment" }) : null,
       el("div", { class: "text", text: text.length > 280 ? text.slice(0, 277) + "…" : text }),
       el("div", { class: "topics" }, ...topicsOf(s).map((t) => el("a", { href: topicHref(t), text: "#" + t }))),
       el("div", { class: "meta", text: [s.community, s.author, ago(s.published_at)].filter(Boolean).join(" · ") })
@@ -389,7 +395,7 @@
         .map((p) => [p, (per[p] && per[p].top) || topBy[p] || []])
         .filter(([, list]) => Array.isArray(list) && list.length)
         .map(([p, list]) =>
-          el("div", { class: "platform-block" }, platformBadge(p), el("ul", null, ...list.slice(0, 3).map((s) => el("li", null, el("a", { href: s.url || "#", target: "_blank", rel: "noopener", text: ((s.title || "").trim() || (s.body || "").trim()).slice(0, 200) }), " ", el("span", { class: `sent ${sentClass(num(s.sentiment_compound, s.sentiment))}`, text: fmt(num(s.sentiment_compound, s.sentiment)) })))))
+          el("div", { class: "platform-block" }, platformBadge(p), el("ul", null, ...list.slice(0, 3).map((s) => el("li", null, el("a", { href: s.url || "#", target: "_blank", rel: "noopener", text: signalText(s).slice(0, 200) }), " ", el("span", { class: `sent ${sentClass(num(s.sentiment_compound, s.sentiment))}`, text: fmt(num(s.sentiment_compound, s.sentiment)) })))))
         );
       replace(top, ...(blocks.length ? blocks : [el("p", { class: "empty", text: "No signals yet." })]));
       stamp("pulse-updated");
