@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -26,6 +25,7 @@ from signalflow.signal import Refresh, Signal
 
 from . import metrics
 from .models import IngestCursor, SourceConfig
+from .seed import source_config_seed_rows
 
 logger = logging.getLogger(__name__)
 
@@ -35,25 +35,9 @@ def cursor_set(*, key: str, value: str) -> None:
 
 
 def source_config_seed() -> int:
-    """Insert the default watch list (apps/ingest/data/default_sources.json) where rows are missing;
-    existing rows, edited or not, are kept. Returns how many rows were added."""
-    rows = json.loads((Path(__file__).resolve().parent / "data" / "default_sources.json").read_text())
-    before = SourceConfig.objects.count()
-    SourceConfig.objects.bulk_create(
-        [
-            SourceConfig(
-                platform=row["platform"],
-                identifier=row["identifier"],
-                label=row.get("label", ""),
-                poll_interval_seconds=row.get("poll_interval_seconds", 300),
-                options=row.get("options", {}),
-                is_active=row.get("is_active", True),
-            )
-            for row in rows
-        ],
-        ignore_conflicts=True,
-    )
-    return SourceConfig.objects.count() - before
+    """Insert the default watch list where rows are missing; existing rows, edited or not, are kept.
+    Returns how many rows were added."""
+    return source_config_seed_rows(model=SourceConfig)
 
 
 class NoSeenStore:
