@@ -184,3 +184,30 @@ def test_backpressure_pauses_when_too_many_batches_wait(bridge):
     bridge._backpressure()
     assert not bridge.paused
     assert not bridge.consumer.paused()
+
+
+@pytest.mark.django_db
+def test_a_batch_that_keeps_failing_is_split_and_only_the_failing_message_dead_lettered(bridge):
+    from apps.nlp.models import DeadLetter
+
+    DeadLetter.objects.filter(topic="signals.normalised", partition=2, offset__in=[0, 1, 2]).delete()
+    for offset in range(3):
+        tp = _accept(bridge, signal_bytes(offset, tag="f"), offset=offset, partition=2)
+    batch = bridge.ready.popleft()
+    error = RuntimeError("boom")
+    for _ in range(bridge.spec.max_attempts - 1):
+        bridge._failed(batch, error)
+        assert bridge.ready.popleft() is batch  # retried whole, first in line
+    bridge._failed(batch, error)
+    singles = list(bridge.ready)
+    assert [list(single.entries) for single in singles] == [["reddit:f0"], ["reddit:f1"], ["reddit:f2"]]
+
+    bridge.ready.clear()
+    bridge._done(singles[0])  # the first one stores fine on its own
+    for _ in range(bridge.spec.max_attempts):
+        bridge._failed(singles[1], error)  # the second keeps failing
+        bridge.ready.clear()
+    assert bridge.trackers[tp].commit_point() == 2  # the third is still to do
+    row = DeadLetter.objects.get(topic="signals.normalised", partition=2, offset=1)
+    assert "boom" in row.error
+    assert bytes(row.payload) == signal_bytes(1, tag="f")
