@@ -33,10 +33,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+if TYPE_CHECKING:  # the models load in build(), after the arguments are checked
+    from spacy.language import Language
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -561,6 +562,9 @@ def plan() -> list[Mention]:
 
 
 def build(fixtures: Path, data: Path, out: Path) -> dict[str, object]:
+    import spacy
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
     rng = random.Random(SEED)
     analyzer = SentimentIntensityAnalyzer()
     nlp = spacy.load(SPACY_MODEL, disable=["lemmatizer", "attribute_ruler"])
