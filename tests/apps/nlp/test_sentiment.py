@@ -263,3 +263,30 @@ def test_inference_failure_degrades_the_batch_to_vader(tiny_roberta, monkeypatch
     assert result.model == "vader-fallback"
     assert result.compound > 0
     assert sample("signalflow_nlp_sentiment_fallbacks_total", reason="inference") == before + 1
+
+
+def test_stage_latencies_and_outcomes_are_measured(tiny_roberta):
+    def count(name, **labels):
+        return sample(name, **labels)
+
+    before = {
+        "roberta": count("signalflow_nlp_inference_seconds_count", model="roberta"),
+        "vader": count("signalflow_nlp_inference_seconds_count", model="vader"),
+        "scored_vader": count("signalflow_nlp_sentiment_scored_total", model="vader"),
+        "skipped_language": count("signalflow_nlp_sentiment_skipped_total", reason="language"),
+        "skipped_empty": count("signalflow_nlp_sentiment_skipped_total", reason="empty"),
+    }
+    sentiment_score_batch(
+        [
+            SentimentInput("c", "ok then", is_comment=True),
+            SentimentInput("p", "ok then", is_comment=False),
+            SentimentInput("p2", "fine", is_comment=False),
+            SentimentInput("de", GERMAN, is_comment=False),
+            SentimentInput("e", "", is_comment=False),
+        ]
+    )
+    assert count("signalflow_nlp_inference_seconds_count", model="roberta") == before["roberta"] + 1
+    assert count("signalflow_nlp_inference_seconds_count", model="vader") == before["vader"] + 1  # one per batch
+    assert count("signalflow_nlp_sentiment_scored_total", model="vader") == before["scored_vader"] + 2
+    assert count("signalflow_nlp_sentiment_skipped_total", reason="language") == before["skipped_language"] + 1
+    assert count("signalflow_nlp_sentiment_skipped_total", reason="empty") == before["skipped_empty"] + 1
