@@ -19,6 +19,12 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_CHANNELS_URL], "capacity": 1000, "expiry": 30},
+        # socket_timeout None: redis-py 8 defaults it to 5 s, which aborts the layer's blocking
+        # BZPOPMIN and drops every idle WebSocket consumer (django/channels_redis#422).
+        "CONFIG": {
+            "hosts": [{"address": REDIS_CHANNELS_URL, "socket_timeout": None}],
+            "capacity": 1000,
+            "expiry": 30,
+        },
     }
 }

@@ -316,6 +316,9 @@
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}${CFG.ws}`);
     socket.addEventListener("open", () => {
+      // Counted so that a socket the server keeps dropping is visible (and testable).
+      const state = document.getElementById("ws-state");
+      state.dataset.connects = String(Number(state.dataset.connects || 0) + 1);
       // The session cookie travels with the handshake and authenticates the socket; the
       // consumer answers {"type": "welcome"} once it has joined the live group.
       wsState("connected…", "");

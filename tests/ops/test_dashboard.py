@@ -268,7 +268,12 @@ def test_dashboard_shows_data_and_live_feed(web_server: str, browser: Any) -> No
 
     # Live feed: wait until the socket is authenticated, then store a signal through the pipeline.
     _wait(browser, lambda d: "live" in d.find_element(By.ID, "ws-state").get_attribute("class"), 20, "no live socket")
-    time.sleep(1.0)  # the consumer joins the group right after accepting; give it a moment
+    # An idle socket must stay up: a channel layer whose blocking read times out (redis-py 8's 5 s
+    # default socket_timeout) drops every consumer every few seconds, and signals are lost between.
+    time.sleep(8)
+    state = browser.find_element(By.ID, "ws-state")
+    assert "live" in state.get_attribute("class")
+    assert state.get_attribute("data-connects") == "1", "the server dropped the idle WebSocket"
     signal_id = _live_signal_store(f"live{os.getpid()}")
     item = _wait(
         browser,
