@@ -211,3 +211,26 @@ def test_a_batch_that_keeps_failing_is_split_and_only_the_failing_message_dead_l
     row = DeadLetter.objects.get(topic="signals.normalised", partition=2, offset=1)
     assert "boom" in row.error
     assert bytes(row.payload) == signal_bytes(1, tag="f")
+
+
+def test_run_bridge_and_replay_refuse_bad_arguments_with_status_2():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="unknown consumer") as raised:
+        call_command("run_bridge", "--consumer", "nope")
+    assert raised.value.returncode == 2
+    with pytest.raises(CommandError, match="either --id") as raised:
+        call_command("replay_dead_letters")
+    assert raised.value.returncode == 2
+    with pytest.raises(CommandError, match="unknown topic") as raised:
+        call_command("replay_dead_letters", "--pending", "--topic", "nope")
+    assert raised.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_replay_command_names_missing_ids():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no dead letter with id 987654321") as raised:
+        call_command("replay_dead_letters", "--id", "987654321")
+    assert raised.value.returncode == 2
