@@ -1,6 +1,6 @@
 """API latency: p50/p99 and requests/s of trending and pulse, cached and uncached, over a real Daphne.
 
-The data lives in its own database (sf_bench_api by default; SIGNALFLOW_BENCH_API_DB overrides),
+The data lives in its own database (sf_bench_api, sf_bench_api_quick; SIGNALFLOW_BENCH_API_DB overrides),
 filled with SQL generate_series: N signals (1,000,000 in full mode, 100,000 with --quick) over 30
 days on four platforms, each with one or two of 2,000 topics drawn with a heavy head (a few hot
 topics, a long tail), their signal_topics rows, and topic_timeseries aggregated from them. Rows
@@ -225,7 +225,8 @@ def load(base: str, token: str, paths: list[str], *, requests: int, concurrency:
 
 def run(quick: bool = False) -> dict[str, Any]:
     count = 100_000 if quick else 1_000_000
-    dbname = os.environ.get("SIGNALFLOW_BENCH_API_DB", "sf_bench_api")
+    # Separate databases per size, so a quick run does not throw away the million rows of a full one.
+    dbname = os.environ.get("SIGNALFLOW_BENCH_API_DB", "sf_bench_api") + ("_quick" if quick else "")
     dataset = dataset_ensure(dbname, count)
     topics = pulse_topics(dbname)
     port = 18765

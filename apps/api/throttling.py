@@ -9,13 +9,18 @@ settings on each request, so operators (and tests) change it without DRF's impor
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+
+from apps.api.cache import api_redis, key_prefix
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -43,9 +48,15 @@ class FixedWindowThrottle(BaseThrottle):
         limit, period = rate_parse(getattr(settings, self.setting))
         now = time.time()
         window = int(now // period)
-        key = f"throttle:{self.scope}:{ident}:{period}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        count = cache.incr(key)
+        key = f"{key_prefix()}:throttle:{self.scope}:{ident}:{period}:{window}"
+        try:
+            pipe = api_redis().pipeline(transaction=False)
+            pipe.set(key, 0, ex=period + 1, nx=True)
+            pipe.incr(key)
+            count = pipe.execute()[1]
+        except RedisError as exc:
+            logger.warning("throttle counters unavailable (%s); request let through", exc)
+            return True
         if count <= limit:
             return True
         self._wait = (window + 1) * period - now

@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from prometheus_client import REGISTRY
 
 from apps.api import selectors
-from apps.api.cache import cache_key
+from apps.api.cache import api_redis, cache_key
 from tests.apps.api.conftest import client_for
 from tests.apps.api.test_endpoints import series
 
@@ -28,7 +27,7 @@ def test_trending_is_cached_by_normalised_parameters(api):
     hit = api.get("/api/v1/trending/", {"limit": "20", "window": "24h"})  # the defaults, spelled out
     assert hit["X-Cache"] == "HIT"
     assert topics_of(hit) == ["first"]  # the cached answer, not the new row
-    assert cache.get(cache_key(endpoint="trending", params={"window": "24h", "platform": None, "limit": 20}))
+    assert api_redis().get(cache_key(endpoint="trending", params={"window": "24h", "platform": None, "limit": 20}))
     other = api.get("/api/v1/trending/", {"limit": 5})
     assert other["X-Cache"] == "MISS"
     assert topics_of(other) == ["second", "first"]
@@ -129,3 +128,15 @@ def test_per_topic_reads_use_the_covering_index_not_gin():
     for plan in (aggregate, top, feed_plan):
         assert "signal_topics_topic_time_cov" in plan, plan
         assert "signals_topics_gin" not in plan, plan
+
+
+@pytest.mark.django_db
+def test_a_redis_outage_degrades_to_uncached_answers(api, settings):
+    series("first", "reddit", hours_ago=1, count=5)
+    settings.REDIS_CACHE_URL = "redis://127.0.0.1:1/1"  # nothing listens there: connection refused
+    settings.API_THROTTLE_USER_RATE = "1/hour"
+    for _ in range(2):  # neither the cache nor the throttle can answer: served, uncached, not throttled
+        response = api.get("/api/v1/trending/")
+        assert response.status_code == 200
+        assert response["X-Cache"] == "MISS"
+        assert topics_of(response) == ["first"]
