@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -74,7 +75,11 @@ def web_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     port = _free_port()
     log_path = ROOT / "var" / "log" / f"test-dashboard-daphne-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = subprocess_env(DATABASE_URL=_database_url(), DJANGO_DEBUG="false")
+    # A fresh run id gives the server its own API cache namespace (Kafka and queue prefixes are
+    # passed explicitly by subprocess_env and stay this run's): no answer cached by another test.
+    env = subprocess_env(
+        DATABASE_URL=_database_url(), DJANGO_DEBUG="false", SIGNALFLOW_TEST_RUN_ID=uuid.uuid4().hex[:8]
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "signalflow.asgi:application"],

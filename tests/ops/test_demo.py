@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,8 @@ def test_demo_stack_meets_its_promise_and_stops_cleanly(
         DEMO_USER="demo",
         DEMO_PASSWORD=PASSWORD,
         STACK_STOP_TIMEOUT_S="25",
+        # Its own API cache namespace: nothing another test's server cached can answer for the demo.
+        SIGNALFLOW_TEST_RUN_ID=uuid.uuid4().hex[:8],
     )
     for key in ("GROQ_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SIGNALFLOW_SENTIMENT_MODEL"):
         env.pop(key, None)
