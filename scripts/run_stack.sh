@@ -8,8 +8,8 @@
 # Idempotent set-up first (venv, services, migrations, a demo superuser), then: web (Daphne), ingest,
 # bridge, gpu and cpu workers, beat, flower. Each process runs in its own process group with its log
 # under var/log/; on SIGINT/SIGTERM every group gets SIGTERM, then SIGKILL after STACK_STOP_TIMEOUT_S.
-# Knobs (environment): WEB_PORT (8000), FLOWER_PORT (5555), METRICS_PORT_BASE (9101), DEMO_REPLAY_SPEED (200),
-# DEMO_REPLAY_LOOP (1), CPU_CONCURRENCY (2; demo 1), DEMO_USER (demo), DEMO_PASSWORD (generated once, kept in var/demo-credentials), STACK_STOP_TIMEOUT_S (20),
+# Knobs (environment): WEB_PORT (8000), FLOWER_PORT (5555), METRICS_PORT_BASE (9101), DEMO_REPLAY_SPEED (300),
+# DEMO_REPLAY_LOOP (1), DEMO_LOOP_SPEED (30), CPU_CONCURRENCY (2; demo 1), DEMO_USER (demo), DEMO_PASSWORD (generated once, kept in var/demo-credentials), STACK_STOP_TIMEOUT_S (20),
 # STACK_EXIT_AFTER_S (unset: run until stopped), STACK_LOG_DIR (var/log). docs/demo.md describes the whole thing.
 set -euo pipefail
 
@@ -51,9 +51,9 @@ if [ "$MODE" = "demo" ]; then
   # Offline and fast: jobs every few seconds instead of minutes, short API caches, the extractive
   # summariser, and no model hub. Comments fall back to VADER unless SIGNALFLOW_SENTIMENT_MODEL
   # names a local transformer directory (the default id would need a download).
-  export SIGNALFLOW_AGGREGATE_EVERY_S="${SIGNALFLOW_AGGREGATE_EVERY_S:-10}"
-  export SIGNALFLOW_DIVERGENCE_EVERY_S="${SIGNALFLOW_DIVERGENCE_EVERY_S:-20}"
-  export SIGNALFLOW_SUMMARY_EVERY_S="${SIGNALFLOW_SUMMARY_EVERY_S:-30}"
+  export SIGNALFLOW_AGGREGATE_EVERY_S="${SIGNALFLOW_AGGREGATE_EVERY_S:-5}"
+  export SIGNALFLOW_DIVERGENCE_EVERY_S="${SIGNALFLOW_DIVERGENCE_EVERY_S:-10}"
+  export SIGNALFLOW_SUMMARY_EVERY_S="${SIGNALFLOW_SUMMARY_EVERY_S:-15}"
   export SIGNALFLOW_SUMMARY_MIN_SIGNALS="${SIGNALFLOW_SUMMARY_MIN_SIGNALS:-5}"
   export SIGNALFLOW_LLM_PROVIDER=extractive
   export SIGNALFLOW_API_CACHE_TRENDING_S="${SIGNALFLOW_API_CACHE_TRENDING_S:-10}"
@@ -70,7 +70,7 @@ if [ "$MODE" = "demo" ]; then
   [ -d "$SIGNALFLOW_SENTIMENT_MODEL" ] \
     && log "sentiment: comments use the transformer in $SIGNALFLOW_SENTIMENT_MODEL" \
     || log "sentiment: no local transformer at $SIGNALFLOW_SENTIMENT_MODEL: comments fall back to VADER (documented)"
-  DEMO_REPLAY_SPEED="${DEMO_REPLAY_SPEED:-200}"
+  DEMO_REPLAY_SPEED="${DEMO_REPLAY_SPEED:-300}"
   # One cpu worker process: the corpus is small, and on a 2-core machine a second process loading
   # its own spaCy and language models only delays the first results.
   CPU_CONCURRENCY="${CPU_CONCURRENCY:-1}"
@@ -152,10 +152,9 @@ trap 'stop_all' EXIT
 # serves the admin's static files in development, which a bare `daphne` does not.
 start web "$PY" manage.py runserver --noreload "127.0.0.1:$WEB_PORT"
 if [ "$MODE" = "demo" ]; then
-  # --loop keeps the live feed moving after the first pass: the same ids come back with a newer
-  # observation time, so rows are refreshed (never re-scored) and published again.
-  LOOP=(); [ "${DEMO_REPLAY_LOOP:-1}" = 1 ] && LOOP=(--loop)
-  start ingest "$PY" manage.py run_ingest --replay "$ROOT/demo/corpus" --rebase-time --speed "$DEMO_REPLAY_SPEED" "${LOOP[@]}"
+  # First pass fast, so the dashboard fills within two minutes; the supervisor below then keeps
+  # the live feed moving with a slow looping replay (DEMO_REPLAY_LOOP=0: replay once).
+  start ingest "$PY" manage.py run_ingest --replay "$ROOT/demo/corpus" --rebase-time --speed "$DEMO_REPLAY_SPEED"
 else
   start ingest "$PY" manage.py run_ingest
 fi
@@ -205,6 +204,12 @@ while true; do
       REPORTED[$i]=1
       if [ "${NAMES[$i]}" = "ingest" ] && [ "$MODE" = "demo" ] && [ "$rc" = 0 ]; then
         log "ingest: replay finished ($(grep -ho 'replay done:.*' "$LOG_DIR/ingest.log" | tail -1))"
+        if [ "${DEMO_REPLAY_LOOP:-1}" = 1 ]; then
+          # The same ids come back with a newer observation time: rows are refreshed (never
+          # re-scored) and published again, at a pace a person can read.
+          start ingest-loop "$PY" manage.py run_ingest --replay "$ROOT/demo/corpus" --rebase-time --loop \
+            --speed "${DEMO_LOOP_SPEED:-30}"
+        fi
       else
         log "WARNING: ${NAMES[$i]} exited with status $rc; see $LOG_DIR/${NAMES[$i]}.log"
       fi

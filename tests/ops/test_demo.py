@@ -78,6 +78,8 @@ def _met(state: dict[str, Any]) -> bool:
         and len(state["multi_platform"]) >= 3
         and len(state["divergences"]) >= 1
         and state["summaries"] >= 1
+        # and the corpus's planted Tesla dispute (positive Reddit posts, negative YouTube comments)
+        and any(d.startswith("tesla:") for d in state["divergences"])
     )
 
 
@@ -172,8 +174,6 @@ def test_demo_stack_meets_its_promise_and_stops_cleanly(
             f"after {elapsed:.0f} s the demo shows {state}; ingest: {_tail(logs / 'ingest.log', 400)}; "
             f"bridge: {_tail(logs / 'bridge.log', 600)}; worker-cpu: {_tail(logs / 'worker-cpu.log', 600)}"
         )
-        # The planted dispute of the corpus (Tesla: positive Reddit posts, negative YouTube comments).
-        assert any(d.startswith("tesla:") for d in state["divergences"]), state["divergences"]
         _dashboard_screenshot(browser, f"http://127.0.0.1:{web_port}")
     finally:
         pids = {p.name: int(p.read_text()) for p in (ROOT / "var" / "run" / f"stack-{web_port}").glob("*.pid")}
