@@ -160,7 +160,8 @@ def vader_pools(data_dir: Path, analyzer: SentimentIntensityAnalyzer) -> dict[st
             except ValueError:
                 continue
             text = parts[2].strip().replace("''", '"')
-            if not 35 <= len(text) <= 220:
+            # Whole sentences only: snippets cut mid-sentence start with ")" or "..." and read badly.
+            if not 35 <= len(text) <= 220 or not (text[0].isalnum() or text[0] == '"'):
                 continue
             compound = analyzer.polarity_scores(text)["compound"]
             if rating >= 1.0 and compound >= 0.5:
