@@ -23,6 +23,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from statistics import quantiles
 
@@ -126,6 +127,10 @@ def _path(kind, texts, env, log_dir, run):
         sent = _send(producer, burst)
         seen = _await(sent, timeout=1800)
         elapsed = max(seen.values()) - min(sent.values())
+        from apps.nlp.models import Signal
+
+        # Which model actually scored the burst: a check that the path measured is the path meant.
+        models = Counter(Signal.objects.filter(id__in=list(sent)).values_list("sentiment_model", flat=True))
         rate = len(burst) / elapsed
         burst_latency = _percentiles(sorted(seen[i] - sent[i] for i in sent))
 
@@ -140,6 +145,7 @@ def _path(kind, texts, env, log_dir, run):
     return {
         "signals": len(burst),
         "signals_per_s": round(rate, 1),
+        "stored_by_model": dict(models),
         "burst_latency": burst_latency,
         "paced_rate_signals_per_s": round(rate / 2, 1),
         "paced_signals": paced_count,
