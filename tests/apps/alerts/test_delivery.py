@@ -76,6 +76,9 @@ def test_a_tampered_body_fails_the_signature(webhook_settings, user):
 
 @pytest.mark.django_db
 def test_a_failing_receiver_is_retried_with_backoff_and_audited(webhook_settings, user):
+    # A backoff long enough that "not due yet" holds on a busy machine, short enough to wait for.
+    webhook_settings.ALERTS_WEBHOOK_BACKOFF_BASE_S = 0.6
+    webhook_settings.ALERTS_WEBHOOK_BACKOFF_MAX_S = 0.6
     with WebhookReceiver([500, 503, 200]) as receiver:
         firing = firing_for(user, receiver.url())
         first = firing_deliver(firing_id=str(firing.pk))
