@@ -147,7 +147,6 @@ stop_all() {
 trap 'stop_all; exit 0' INT TERM
 trap 'stop_all' EXIT
 
-: >"$LOG_DIR/stack-$MODE.started"
 # Daphne serves HTTP and WebSockets; through manage.py runserver (Daphne's own command) it also
 # serves the admin's static files in development, which a bare `daphne` does not.
 start web "$PY" manage.py runserver --noreload "127.0.0.1:$WEB_PORT"
@@ -158,11 +157,7 @@ if [ "$MODE" = "demo" ]; then
 else
   start ingest "$PY" manage.py run_ingest
 fi
-if "$PY" manage.py help run_bridge >/dev/null 2>&1; then
-  start bridge "$PY" manage.py run_bridge --metrics-port "$BRIDGE_METRICS_PORT"
-else
-  log "WARNING: manage.py run_bridge is not available yet: nothing moves signals from Kafka to the workers"
-fi
+start bridge "$PY" manage.py run_bridge --metrics-port "$BRIDGE_METRICS_PORT"
 # Queue names as signalflow/queues.py spells them (SIGNALFLOW_QUEUE_PREFIX is empty outside tests).
 Q="${SIGNALFLOW_QUEUE_PREFIX:-}"
 start worker-gpu env "SIGNALFLOW_WORKER_METRICS_PORT=$GPU_METRICS_PORT" \
