@@ -1,9 +1,11 @@
 """Celery tasks of the pipeline. Thin: parse the JSON the bridge sent, call a service, return counts.
 
-The bridge chooses the queue per batch (comments → gpu, posts and refreshes → cpu) and waits for the
-result before it commits the batch's offsets. Both tasks are idempotent upserts, hence acks_late; a
-worker lost mid-task is reported as a failure (reject_on_worker_lost stays off, so a message that kills
-its worker cannot loop forever) and the bridge dispatches the batch again.
+Queues are chosen per call, never by a task attribute (Celery deprecates `queue=` on tasks): the bridge
+sends each batch with `queue=queue_name(Queue.GPU)` for comments or `queue_name(Queue.CPU)` for posts and
+refreshes (apps/nlp/bridge.py LANES), and waits for the result before it commits the batch's offsets.
+Both tasks are idempotent upserts, hence acks_late; a worker lost mid-task is reported as a failure
+(reject_on_worker_lost stays off, so a message that kills its worker cannot loop forever) and the
+bridge dispatches the batch again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from apps.nlp import services
-from signalflow.queues import Queue, queue_name
 from signalflow.signal import Refresh
 
 # Errors of a dependency that is briefly away (database restart, Redis failover): worth a retry.
@@ -44,7 +45,7 @@ def _bounded(items: list[Any]) -> list[Any]:
     return items
 
 
-@shared_task(name="nlp.process_batch", queue=queue_name(Queue.CPU), **_TASK_OPTIONS)
+@shared_task(name="nlp.process_batch", **_TASK_OPTIONS)
 def process_batch(items: list[dict[str, Any]]) -> dict[str, int]:
     """Score and store a batch of signals: items are {"signal": <normalised signal>, "observed_at": ISO-8601}."""
     parsed = [services.signal_item_from_dict(item) for item in _bounded(items)]
@@ -52,7 +53,7 @@ def process_batch(items: list[dict[str, Any]]) -> dict[str, int]:
     return {"received": outcome.received, "stored": outcome.stored, "scored": outcome.scored}
 
 
-@shared_task(name="nlp.apply_refreshes", queue=queue_name(Queue.CPU), **_TASK_OPTIONS)
+@shared_task(name="nlp.apply_refreshes", **_TASK_OPTIONS)
 def apply_refreshes(items: list[dict[str, Any]]) -> dict[str, int]:
     """Apply reddit.posts.refresh messages (score and comment count; sentiment is never recomputed)."""
     refreshes = [Refresh.model_validate(item) for item in _bounded(items)]
