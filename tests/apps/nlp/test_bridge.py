@@ -234,3 +234,22 @@ def test_replay_command_names_missing_ids():
     with pytest.raises(CommandError, match="no dead letter with id 987654321") as raised:
         call_command("replay_dead_letters", "--id", "987654321")
     assert raised.value.returncode == 2
+
+
+def test_consumer_lag_is_exported_per_assigned_partition(bridge):
+    from apps.nlp import metrics
+    from signalflow.kafka import producer_create
+
+    producer = producer_create()
+    for _ in range(3):  # separate record batches: Tansu reports the end as the last batch's base offset
+        producer.send(topic_name("reddit.posts.refresh"), value=b"{}", partition=1).get(timeout=30)
+    producer.close()
+    partitions = [TopicPartition(topic_name("reddit.posts.refresh"), p) for p in range(3)]
+    bridge.consumer.assign(partitions)
+    bridge._lag_export()
+    lag = metrics.CONSUMER_LAG.labels("reddit.posts.refresh", "1")._value.get()
+    assert lag >= 2  # nothing committed by this bridge's group yet
+    for partition in ("0", "2"):
+        assert metrics.CONSUMER_LAG.labels("reddit.posts.refresh", partition)._value.get() >= 0
+    bridge.partitions_revoked(set(partitions))
+    assert ("reddit.posts.refresh", "1") not in bridge._lag_labels
