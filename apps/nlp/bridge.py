@@ -39,6 +39,8 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from apps.nlp import metrics, services
 from signalflow.kafka import (
@@ -53,6 +55,9 @@ from signalflow.queues import Queue, queue_name
 from signalflow.signal import SignalValidationError, refresh_from_bytes, signal_from_bytes
 
 logger = logging.getLogger(__name__)
+
+# The Celery broker or result backend briefly away: the bridge waits and retries instead of crashing.
+BROKER_ERRORS = (KombuOperationalError, RedisError, ConnectionError, TimeoutError)
 
 
 class Lane(StrEnum):
@@ -391,8 +396,12 @@ class Bridge:
             if any(key in blocked or self.in_flight_keys[key] for key in keys):
                 blocked.update(keys)  # later batches with these keys wait behind this one
                 continue
+            try:
+                self._dispatch(batch, now)
+            except BROKER_ERRORS as exc:  # the batch stays first in line; the next turn tries again
+                logger.warning("could not dispatch a batch (Celery broker unreachable?): %s", exc)
+                return
             self.ready.remove(batch)
-            self._dispatch(batch, now)
 
     def _dispatch(self, batch: Batch, now: float) -> None:
         lane = LANES[batch.lane]
@@ -425,7 +434,11 @@ class Bridge:
 
         for task_id, batch in list(self.in_flight.items()):
             result = AsyncResult(task_id, app=self.app)
-            state = result.state
+            try:
+                state = result.state
+            except BROKER_ERRORS as exc:  # the result backend is away: ask again next turn
+                logger.warning("could not read batch results: %s", exc)
+                return
             if state == "SUCCESS":
                 self._landed(task_id)
                 self._done(batch)
