@@ -18,6 +18,10 @@ app.conf.task_default_queue = queue_name(Queue.DEFAULT)
 app.autodiscover_tasks()
 celery_metrics_connect(app)
 
+from apps.nlp.warmup import warmup_connect  # noqa: E402
+
+warmup_connect(app)
+
 from signalflow.beat import BEAT_SCHEDULE  # noqa: E402
 
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -47,4 +47,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Trending topics, cross-platform sentiment and divergence over public social conversation.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }

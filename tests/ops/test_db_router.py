@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from celery import signals as celery_signals
 from django.core.signals import request_started
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
 from apps.nlp.models import Signal
 from signalflow import db_router
@@ -24,7 +24,12 @@ def test_reads_go_to_replica_until_a_write_then_a_new_request_resets(router):
     assert router.db_for_read(Signal) == "replica"
     assert router.db_for_write(Signal) == "default"
     assert router.db_for_read(Signal) == "default"
-    request_started.send(sender=None)
+    # Only the router's receiver: Django's close_old_connections would touch a database this test has no access to.
+    request_started.disconnect(close_old_connections)
+    try:
+        request_started.send(sender=None)
+    finally:
+        request_started.connect(close_old_connections)
     assert router.db_for_read(Signal) == "replica"
 
 

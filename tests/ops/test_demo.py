@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,12 +42,16 @@ def _port_free(port: int) -> bool:
 
 
 def _free_block(size: int) -> int:
-    """The first of `size` consecutive free ports."""
+    """The first of `size` consecutive free ports, below the kernel's ephemeral range.
+
+    A port from the ephemeral range can be taken by any outgoing connection between this check and
+    the stack's bind (seen: the bridge's metrics port went to a Kafka client socket).
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
     for _ in range(200):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = sock.getsockname()[1]
-        if base + size < 65535 and all(_port_free(base + i) for i in range(size)):
+        base = rng.randrange(20_000, max(20_001, low - size))
+        if all(_port_free(base + i) for i in range(size)):
             return base
     raise RuntimeError("no block of free ports")
 
