@@ -149,7 +149,7 @@ trap 'stop_all' EXIT
 
 # Daphne serves HTTP and WebSockets; through manage.py runserver (Daphne's own command) it also
 # serves the admin's static files in development, which a bare `daphne` does not.
-start web "$PY" manage.py runserver --noreload "127.0.0.1:$WEB_PORT"
+start web env DATABASE_POOL=true "$PY" manage.py runserver --noreload "127.0.0.1:$WEB_PORT"
 if [ "$MODE" = "demo" ]; then
   # First pass fast, so the dashboard fills within two minutes; the supervisor below then keeps
   # the live feed moving with a slow looping replay (DEMO_REPLAY_LOOP=0: replay once).
