@@ -173,10 +173,17 @@ class PartitionOffsets:
         self.done: set[int] = set()
         self.high: int | None = None
         self.committed: int | None = None
+        self.first: int | None = None  # where reading started: the group's committed offset then
 
     def add(self, offset: int) -> None:
+        if self.first is None:
+            self.first = offset
         self.outstanding.append(offset)
         self.high = offset
+
+    def resume_point(self) -> int | None:
+        """Where to read this partition again from: what we committed, else where we started."""
+        return self.committed if self.committed is not None else self.first
 
     def complete(self, offset: int) -> None:
         self.done.add(offset)
@@ -240,6 +247,7 @@ class _Rebalance(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         logger.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+        self.bridge.partitions_assigned(assigned)
 
 
 class Bridge:
@@ -253,6 +261,8 @@ class Bridge:
         self.consumer = consumer or consumer_create(group=spec.group, max_poll_records=max(50, spec.batch_size * 2))
         self.producer = producer or producer_create()
         self.trackers: dict[TopicPartition, PartitionOffsets] = {}
+        # Revoked partitions' resume points (what we committed, else where we started), for partitions_assigned.
+        self._resume_at: dict[TopicPartition, int | None] = {}
         self.buffers: dict[Lane, Batch] = {}
         self.key_lane: dict[str, Lane] = {}
         self.ready: deque[Batch] = deque()
@@ -547,7 +557,9 @@ class Bridge:
         logger.info("revoked %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
         self._commit(time.monotonic(), force=True, only=[tp for tp in revoked if tp in self.trackers])
         for tp in revoked:
-            self.trackers.pop(tp, None)
+            tracker = self.trackers.pop(tp, None)
+            if tracker is not None:
+                self._resume_at[tp] = tracker.resume_point()
             label = (logical_topic_name(tp.topic), str(tp.partition))
             if label in self._lag_labels:
                 metrics.CONSUMER_LAG.remove(*label)
@@ -564,6 +576,27 @@ class Bridge:
             if not batch.entries:
                 del self.buffers[lane]
         self.ready = deque(batch for batch in self.ready if batch.entries)
+
+    def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Start a partition that was ours before this rebalance at the offset we last committed.
+
+        kafka-python 3 keeps the fetch position of a partition that stays assigned across a
+        rebalance, but on revoke this bridge forgot that partition's uncommitted work: without the
+        seek, messages between the committed offset and the retained position would never be read
+        again, and a later commit would skip them. Reading them twice is harmless (idempotent
+        upsert). Partitions new to this member start at the group's committed offset anyway. The
+        offset comes from our own bookkeeping because the listener runs on kafka-python's IO
+        thread, where a blocking call such as committed() is refused.
+        """
+        for tp in assigned:
+            if tp not in self._resume_at:
+                continue
+            offset = self._resume_at[tp]
+            if offset is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+        self._resume_at.clear()
 
     def _lag_export(self) -> None:
         assignment = list(self.consumer.assignment())

@@ -171,6 +171,21 @@ def test_revoked_partitions_are_forgotten_and_their_waiting_work_dropped(bridge)
     assert remaining == ["reddit:t2"]
 
 
+def test_a_partition_revoked_and_assigned_again_is_read_again_from_where_work_was_forgotten(bridge):
+    # kafka-python keeps the fetch position of a partition that stays assigned; the bridge dropped its
+    # undispatched work on revoke, so it must seek back or that work would be skipped for good.
+    partitions = [TopicPartition(topic_name("signals.normalised"), p) for p in range(2)]
+    bridge.consumer.assign(partitions)
+    tp0 = _accept(bridge, signal_bytes(1), offset=5, partition=0)
+    _accept(bridge, signal_bytes(2), offset=6, partition=0)
+    bridge.consumer.seek(tp0, 7)  # as if the consumer had fetched past both
+    bridge.consumer.seek(partitions[1], 3)
+    bridge.partitions_revoked({tp0})
+    bridge.partitions_assigned({tp0, partitions[1]})
+    assert bridge.consumer.position(tp0) == 5  # never committed here: back to where reading started
+    assert bridge.consumer.position(partitions[1]) == 3  # not ours before: left alone
+
+
 def test_backpressure_pauses_when_too_many_batches_wait(bridge):
     partitions = [TopicPartition(topic_name("signals.normalised"), p) for p in range(3)]
     bridge.consumer.assign(partitions)
