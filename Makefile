@@ -40,7 +40,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 test: install lint services  ## ruff, then the whole suite against the real services
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)  # a fresh test database: nothing left over from an earlier run
 
 bench: migrate  ## throughput, latency and memory; results go to docs/benchmarks.md by hand
 	$(PY) -m bench $(BENCH_ARGS)

@@ -32,6 +32,10 @@ DEADLINE_S = 120  # from the moment the script starts
 PASSWORD = "demo-test-password"
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         try:
@@ -149,6 +153,9 @@ def test_demo_stack_meets_its_promise_and_stops_cleanly(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # A shell cannot trap a signal it was started with ignored, and SIGINT is ignored in
+            # processes launched in the background (CI, nohup): give the stack Ctrl-C back.
+            preexec_fn=_sigint_default,
         )
     state: dict[str, Any] = {}
     try:

@@ -45,8 +45,8 @@ from tests.support.tiny_models import tiny_roberta_dir
 
 # The mark makes pytest-django create the test database even when this module runs alone (it sets up
 # only the databases that marked tests use); transaction=True keeps the test outside a transaction, so
-# the worker subprocesses' commits are what it reads, and serialized_rollback restores seeded rows.
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# the worker subprocesses' commits are what it reads, and empties the tables afterwards.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 PLATFORMS = ("reddit", "hackernews", "youtube")
