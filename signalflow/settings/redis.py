@@ -1,4 +1,7 @@
-"""Redis: one database per subsystem (DESIGN.md): 0 Celery, 1 API cache, 2 Channels, 3 NLP caches."""
+"""Redis: one database per subsystem (DESIGN.md): 0 Celery, 1 API cache, 2 Channels, 3 NLP caches.
+
+DB 4 is the ingest seen-store (INGEST_REDIS_URL, settings/ingest.py).
+"""
 
 from .env import env_str, redis_db_url
 
