@@ -179,7 +179,7 @@ def test_a_hostname_is_pinned_to_its_checked_address(webhook_settings, user):
     assert request.headers["host"] == f"localhost:{receiver.port}"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_firing_is_sent_once_when_two_workers_race(webhook_settings, user):
     with WebhookReceiver([200], delay_s=0.3) as receiver:
         firing = firing_for(user, receiver.url())

@@ -77,7 +77,7 @@ def test_signals_outside_the_window_do_not_count(webhook_settings, user):
     assert alerts_evaluate() == []
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_evaluators_fire_once(webhook_settings, user):
     """Evaluators on separate connections, started together, repeatedly: one firing per watch in total."""
     activity("iran")

@@ -29,8 +29,10 @@ from signalflow.realtime import SIGNAL_STORED_TYPE, SIGNALS_GROUP
 from tests.support.services import PYTHON, ROOT, redis_require, subprocess_env
 
 ORIGIN = (b"origin", b"http://localhost")
-# serialized_rollback: the flush after each test would otherwise wipe data migrations (seeded sources).
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# transaction=True: the consumer reads on its own thread and connection, so rows must be committed.
+# (No serialized_rollback: after another transactional test's flush, post_migrate has recreated the
+# content types, and deserialising them again would collide. Tests that need the seeded sources seed them.)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

@@ -2,66 +2,27 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
-from django.conf import settings
 
 from apps.intel import services
 from apps.intel.models import PlatformDivergence, TopicSummary, TopicTimeseries
 from celery_app import app
 from signalflow.queues import Queue, queue_name
 from tests.apps.intel.conftest import topic_create
-from tests.support.services import PYTHON, ROOT, redis_require, subprocess_env
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+from tests.support.processes import pipeline_env, worker_process
+from tests.support.services import redis_require
 
 
 @pytest.fixture
 def worker(tmp_path):
     redis_require()
-    env = subprocess_env(
-        DATABASE_URL=database_url(),  # the test database, where this test's committed rows are
-        SIGNALFLOW_SUMMARY_MIN_SIGNALS="10",
-        SIGNALFLOW_LLM_PROVIDER="extractive",
-    )
-    log = (tmp_path / "worker.log").open("wb")
-    process = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "celery_app",
-            "worker",
-            "-Q",
-            queue_name(Queue.DEFAULT),
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    process.log_path = tmp_path / "worker.log"
+    # pipeline_env points the worker at the test database, where this test's committed rows are.
+    env = pipeline_env(SIGNALFLOW_SUMMARY_MIN_SIGNALS="10", SIGNALFLOW_LLM_PROVIDER="extractive")
+    process = worker_process(tmp_path, env, queues=[Queue.DEFAULT], name="intel-worker").start()
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+    process.stop(timeout=20)
 
 
 def call(name: str, timeout: float = 90, **kwargs) -> dict:
@@ -93,4 +54,4 @@ def test_worker_runs_the_jobs_and_honours_a_lock_held_elsewhere(worker):
         assert held
         assert call("intel.detect_divergence")["status"] == "locked"
     assert time.monotonic() - started < 120
-    assert worker.poll() is None, worker.log_path.read_text()
+    assert worker.alive, worker.log_tail()
